@@ -1,0 +1,115 @@
+"""Command line: thin wiring from arguments to the workflow functions (defaults live there).
+
+    python -m grader validate PATH...
+    python -m grader grade --bank BANK --out DIR SUBMISSION...
+    python -m grader schema [--out FILE]
+
+Exit status: 0 success; 1 invalid banks, or a submission that could not get a row; 2 bad arguments
+or a bad bank given to ``grade``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import BankError, UserError
+
+EXAMPLES = """examples:
+  python -m grader validate quizzes/
+  python -m grader grade --bank quizzes/day48-lora-qlora.yaml --out out/ submissions/
+  python -m grader schema --out quizzes/bank.schema.json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description="Quiz banks: validate, grade, schema.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check bank files (schema, keys, code_output snippets)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="bank files or folders of them")
+    p.add_argument("--no-run", action="store_true", help="do not run code_output snippets")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+
+    p = sub.add_parser("grade", help="grade answer files and notebooks; writes grades.csv and feedback")
+    p.add_argument("--bank", required=True, help="the bank file to grade against")
+    p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help=".json/.yaml answer files, .ipynb notebooks, or folders of them")
+    p.add_argument("--hide-key", action="store_true", help="do not show the right answers in feedback")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a bank")
+    p.add_argument("--out", help="write to this file instead of standard output")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validation import validate_paths
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {', '.join(missing)}")
+    report = validate_paths(paths=args.paths, run_snippets=not args.no_run)
+    if not report.files:
+        raise UserError(f"no .yaml bank files under {', '.join(args.paths)}")
+    for issue in report.issues:
+        print(issue, file=sys.stderr)
+    if not args.quiet:
+        for path, count in report.question_counts.items():
+            print(f"ok  {path} ({count} questions)")
+    bad = len({i.path for i in report.issues})
+    print(f"{len(report.files) - bad} of {len(report.files)} bank(s) valid"
+          + (f", {len(report.issues)} problem(s)" if report.issues else ""), file=sys.stderr if bad else sys.stdout)
+    return 0 if report.ok else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading import grade_submissions
+    from .loader import load_bank
+    from .submissions import expand_submissions
+
+    try:
+        bank = load_bank(args.bank)
+    except BankError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    missing = [s for s in args.submissions if not Path(s).exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {', '.join(missing)}")
+    if not expand_submissions(args.submissions):
+        raise UserError("no submissions found (.json, .yaml, .yml or .ipynb)")
+    run = grade_submissions(bank=bank, submissions=args.submissions, out_dir=args.out,
+                            reveal_key=not args.hide_key, progress=not args.no_progress)
+    passed = sum(1 for _, r, _ in run.graded if r is not None and r.passed)
+    unreadable = sum(1 for _, r, _ in run.graded if r is None)
+    print(f"graded {len(run.graded)} submission(s): {passed} passed, {unreadable} unreadable; "
+          f"wrote {run.out_dir / 'grades.csv'} and {run.out_dir / 'feedback'}/")
+    return 1 if run.failures else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .schema import bank_json_schema_text
+
+    text = bank_json_schema_text()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"validate": _validate, "grade": _grade, "schema": _schema}
+    try:
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,98 @@
+"""A quiz bank: bank-level settings plus its questions."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .base import NonEmptyStr, StrictModel, located
+from .questions import Question
+
+from pydantic import StringConstraints
+from typing import Annotated
+
+BankId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=80)]
+
+
+class Badge(StrictModel):
+    """Earned when every graded question of the bank is fully right."""
+
+    name: NonEmptyStr
+    description: str | None = None
+    icon: str | None = None
+
+
+class Bank(StrictModel):
+    """One quiz: what it is, how it is passed, and its questions in order."""
+
+    id: BankId
+    """Unique across quizzes/; answer files and gradebooks refer to it."""
+    title: NonEmptyStr
+    source: NonEmptyStr
+    """Provenance: the seed document's file name, or 'original'."""
+    description: str | None = None
+    pass_percent: float = Field(80, ge=0, le=100)
+    attempts: int | None = Field(None, ge=1)
+    """Attempts allowed at the whole bank (None: unlimited)."""
+    retry_penalty_percent: float = Field(0, ge=0, le=100)
+    """Percent of an attempt's score taken off per earlier attempt."""
+    keep: Literal["highest", "latest"] = "highest"
+    """Which attempt counts."""
+    time_limit_s: int | None = Field(None, ge=1)
+    shuffle_questions: bool = False
+    shuffle_options: bool = False
+    badge: Badge | None = None
+    errata: str | None = None
+    key_salt: str | None = Field(None, min_length=8)
+    """Student copies only: the salt of the questions' key hashes (see grader/keys.py)."""
+    questions: list[Question] = Field(min_length=1)
+
+    @field_validator("questions")
+    @classmethod
+    def _unique_ids(cls, questions: list[Question]) -> list[Question]:
+        seen: dict[str, int] = {}
+        for index, question in enumerate(questions):
+            if question.id in seen:
+                raise located(f"[{index}].id", f"duplicate question id '{question.id}' (first used by questions[{seen[question.id]}])")
+            seen[question.id] = index
+        return questions
+
+    @field_validator("questions")
+    @classmethod
+    def _share_key_salt(cls, questions: list[Question], info: ValidationInfo) -> list[Question]:
+        """Hand the salt to each question, so a hashed key can be checked from the question alone."""
+        salt = info.data.get("key_salt")
+        for index, question in enumerate(questions):
+            if question.hashed_keys and salt is None:
+                raise located(f"[{index}]", "this question's key is hashed (a student copy) but the bank has no `key_salt`")
+            question._key_salt = salt
+        return questions
+
+    # -- convenience for callers (widgets, lessons, reports) ---------------------------------
+    def question(self, question_id: str) -> Question:
+        """The question with ``question_id``; KeyError naming the known ids otherwise."""
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(f"bank '{self.id}' has no question '{question_id}' (ids: {', '.join(q.id for q in self.questions)})")
+
+    @property
+    def question_ids(self) -> list[str]:
+        return [q.id for q in self.questions]
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    def subset(self, ids: list[str] | None = None, tags: list[str] | None = None) -> "Bank":
+        """A copy holding only the questions with these ids (in the given order) and/or tags.
+
+        Lessons use it to quiz on one topic; unknown ids raise KeyError rather than vanish.
+        """
+        chosen = [self.question(i) for i in ids] if ids is not None else list(self.questions)
+        if tags is not None:
+            wanted = set(tags)
+            chosen = [q for q in chosen if wanted.intersection(q.tags)]
+        if not chosen:
+            raise KeyError(f"no question of bank '{self.id}' matches ids={ids} tags={tags}")
+        return self.model_copy(update={"questions": chosen})

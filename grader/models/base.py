@@ -1,0 +1,31 @@
+"""Shared model configuration and small field types.
+
+Every model forbids unknown keys so that a typo (``explantion:``) is an error, not silently dropped.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", min_length=1, max_length=80)]
+NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+KeyHash = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{8,64}$")]
+"""A salted key hash of a student copy (see grader/models/keyhash.py)."""
+
+
+class StrictModel(BaseModel):
+    """Base for bank models: unknown fields forbidden, assignment validated, docs in the schema."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=False,
+                              use_attribute_docstrings=True, frozen=False)
+
+
+def located(subpath: str, message: str) -> ValueError:
+    """A validator error that points below the field being validated.
+
+    pydantic locates a field validator's error at the field itself (``questions``); for a duplicate
+    id we want ``questions[4].id``. The loader strips the ``@subpath@`` prefix and appends it to the
+    location, so the author is sent to the exact line.
+    """
+    return ValueError(f"@{subpath}@ {message}")

@@ -1,0 +1,102 @@
+"""Results of scoring: plain dataclasses, separate from how they are shown.
+
+Reports, widgets and the CLI all render these; none of them computes a score.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["correct", "partial", "incorrect", "unanswered", "invalid", "ungraded", "pending"]
+
+STATUS_MARK = {"correct": "✓", "partial": "◐", "incorrect": "✗", "unanswered": "–", "invalid": "⚠",
+               "ungraded": "·", "pending": "…"}
+
+
+@dataclass
+class QuestionResult:
+    """How one answer scored, with everything a student needs to learn from it."""
+
+    id: str
+    type: str
+    points: float
+    max_points: float
+    status: Status
+    feedback: str
+    """Readable summary: verdict, the chosen option's feedback, concepts, the explanation."""
+    answer: Any = None
+    """The answer as understood (normalised), JSON-safe."""
+    reason: str = ""
+    """Why the answer did not get full points, in one sentence (empty when it did)."""
+    explanation: str | None = None
+    option_feedback: list[str] = field(default_factory=list)
+    correct_answer: Any = None
+    """The key, when revealing it was allowed."""
+    found_concepts: list[str] = field(default_factory=list)
+    missed_concepts: list[str] = field(default_factory=list)
+
+    @property
+    def correct(self) -> bool:
+        return self.status == "correct"
+
+    @property
+    def concepts_found(self) -> int:
+        return len(self.found_concepts)
+
+    @property
+    def concepts_total(self) -> int:
+        return len(self.found_concepts) + len(self.missed_concepts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class QuizResult:
+    """The score of one set of answers against one bank."""
+
+    bank_id: str
+    score: float
+    max_score: float
+    percent: float
+    passed: bool
+    pass_percent: float
+    questions: list[QuestionResult]
+    unknown_ids: list[str] = field(default_factory=list)
+    """Answers given for questions the bank does not have (reported, never fatal)."""
+    badge: str | None = None
+    """The bank's badge name when every graded question is fully right."""
+
+    def question(self, question_id: str) -> QuestionResult:
+        return next(q for q in self.questions if q.id == question_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bank_id": self.bank_id, "score": self.score, "max_score": self.max_score,
+                "percent": self.percent, "passed": self.passed, "pass_percent": self.pass_percent,
+                "badge": self.badge, "unknown_ids": list(self.unknown_ids),
+                "questions": [q.to_dict() for q in self.questions]}
+
+    def summary_line(self) -> str:
+        verdict = "passed" if self.passed else f"not passed (pass mark {self.pass_percent:g}%)"
+        return f"Score {self.score:g}/{self.max_score:g} ({self.percent:.0f}%): {verdict}"
+
+    def to_markdown(self, *, details: bool = True) -> str:
+        """A summary table (like seed 000's), then per-question feedback."""
+        lines = [f"**{self.summary_line()}**", ""]
+        if self.badge:
+            lines += [f"🎖️ Badge earned: **{self.badge}**", ""]
+        lines += ["| Q | result | points | your answer |", "|---|---|---|---|"]
+        for q in self.questions:
+            answer = "" if q.answer is None else str(q.answer).replace("\n", " ").replace("|", "\\|")
+            if len(answer) > 60:
+                answer = answer[:57] + "…"
+            lines.append(f"| {q.id} | {STATUS_MARK[q.status]} {q.status} | {q.points:g}/{q.max_points:g} | {answer} |")
+        if self.unknown_ids:
+            lines += ["", f"Answers for unknown questions were ignored: {', '.join(self.unknown_ids)}"]
+        if details:
+            for q in self.questions:
+                lines += ["", f"### {q.id} — {q.points:g}/{q.max_points:g}", "", q.feedback]
+        return "\n".join(lines) + "\n"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()

@@ -1,0 +1,51 @@
+"""Reading what a student handed in: answer files (JSON/YAML) and notebooks.
+
+Readers never raise on bad input: a broken file becomes a :class:`Submission` with no answers and
+a ``problems`` list saying why, so every submission still gets its row in the grades.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SUBMISSION_SUFFIXES = (".json", ".yaml", ".yml", ".ipynb")
+
+
+@dataclass
+class Submission:
+    """One student's answers, read from ``path``."""
+
+    path: Path
+    student: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """Why some or all answers could not be read (shown in feedback, never fatal)."""
+    unreadable: bool = False
+    """True when nothing could be read from the file at all."""
+
+
+def read_submission(path: str | Path, *, code_question_ids: frozenset[str] = frozenset()) -> Submission:
+    """Read ``path`` by its suffix. ``code_question_ids`` tells the notebook reader which cells are code."""
+    from .answer_file import read_answer_file
+    from .notebook import read_notebook
+
+    path = Path(path)
+    if path.suffix == ".ipynb":
+        return read_notebook(path, code_question_ids=code_question_ids)
+    return read_answer_file(path)
+
+
+def expand_submissions(paths: list[str | Path]) -> list[Path]:
+    """Files and folders → the submission files they hold (sorted; folders searched recursively).
+
+    Jupyter's checkpoint folders are skipped: they are stale copies, not submissions.
+    """
+    out: list[Path] = []
+    for item in map(Path, paths):
+        if item.is_dir():
+            out.extend(sorted(p for p in item.rglob("*") if p.is_file() and p.suffix in SUBMISSION_SUFFIXES
+                              and ".ipynb_checkpoints" not in p.parts))
+        else:
+            out.append(item)
+    return out
