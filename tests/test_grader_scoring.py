@@ -200,3 +200,25 @@ questions:
 def test_answers_must_be_a_mapping(bank):
     with pytest.raises(TypeError, match="mapping"):
         score_answers(bank, ["B"])
+
+
+def test_badge_limited_to_its_questions():
+    bank = parse_bank("""
+id: b
+title: B
+source: original
+badge: {name: Ace, questions: [c1]}
+questions:
+  - {id: c1, type: numeric, prompt: x, answer: 1}
+  - {id: p1, type: numeric, prompt: y, answer: 2}
+""")
+    assert score_answers(bank, {"c1": 1, "p1": 0}).badge == "Ace"
+    assert score_answers(bank, {"c1": 0, "p1": 2}).badge is None
+
+
+def test_badge_with_unknown_question_is_located():
+    from grader import BankError
+    with pytest.raises(BankError) as info:
+        parse_bank("id: b\ntitle: B\nsource: o\nbadge:\n  name: Ace\n  questions: [zz]\n"
+                   "questions:\n  - {id: c1, type: numeric, prompt: x, answer: 1}\n")
+    assert info.value.line == 6 and info.value.field == "badge.questions" and "zz" in info.value.message

@@ -1,25 +1,25 @@
 """A quiz bank: bank-level settings plus its questions."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from .base import NonEmptyStr, StrictModel, located
 from .questions import Question
 
-from pydantic import StringConstraints
-from typing import Annotated
 
 BankId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=80)]
 
 
 class Badge(StrictModel):
-    """Earned when every graded question of the bank is fully right."""
+    """Earned when every question it covers is fully right (seed 004: "Get all challenges correct")."""
 
     name: NonEmptyStr
     description: str | None = None
     icon: str | None = None
+    questions: list[str] | None = None
+    """Ids of the questions the badge requires; default: every graded question of the bank."""
 
 
 class Bank(StrictModel):
@@ -56,6 +56,20 @@ class Bank(StrictModel):
                 raise located(f"[{index}].id", f"duplicate question id '{question.id}' (first used by questions[{seen[question.id]}])")
             seen[question.id] = index
         return questions
+
+    @model_validator(mode="after")
+    def _badge_questions_exist(self) -> "Bank":
+        if self.badge and self.badge.questions:
+            unknown = [i for i in self.badge.questions if i not in {q.id for q in self.questions}]
+            if unknown:
+                raise located("badge.questions", f"unknown question ids: {', '.join(unknown)}")
+        return self
+
+    def badge_question_ids(self) -> list[str]:
+        """The questions a badge requires: its own list, or every graded question."""
+        if self.badge and self.badge.questions:
+            return list(self.badge.questions)
+        return [q.id for q in self.questions if q.points > 0]
 
     @field_validator("questions")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located
 from .keyhash import key_digest, numeric_hash_matches, option_value
@@ -21,6 +21,10 @@ DIFFICULTY_WORDS: dict[str, str] = {
 }
 
 Difficulty = Literal["easy", "medium", "hard"]
+#: In the JSON Schema (what editors check as authors type) the seed words are accepted too, because
+#: the loader maps them before validation.
+DIFFICULTY_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(DIFFICULTY_WORDS)}, {"type": "null"}],
+                                    "description": "easy, medium or hard, or beginner/intermediate/advanced/expert"})
 
 
 def _check_regex(pattern: str, where: str) -> None:
@@ -41,7 +45,7 @@ class QuestionBase(StrictModel):
     """Shown after the student answers."""
     hint: str | None = None
     """Shown when the student asks for a hint."""
-    difficulty: Difficulty | None = None
+    difficulty: Annotated[Difficulty | None, DIFFICULTY_SCHEMA] = None
     """easy, medium or hard; the seeds' beginner/intermediate/advanced/expert are mapped onto it."""
     level: str | None = None
     """The source's own difficulty word (kept when ``difficulty`` was given as a seed word)."""
@@ -401,8 +405,15 @@ class CodeQuestion(QuestionBase):
     setup: str = ""
     """Code run before the probes, in both namespaces (e.g. imports, seeds)."""
     checks: list[Probe] = Field(min_length=1)
+    requires: list[Slug] = Field(default_factory=list)
+    """Ids of earlier code questions whose answers run first (e.g. a class this answer builds on).
+
+    Each code question runs in a sandbox of its own; the required answers (the student's for the
+    student, the references for the reference) are executed before this one."""
     timeout_s: float = Field(20, gt=0, le=600)
+    """Wall-clock seconds for the student's code and all probes together."""
     memory_mb: int = Field(2048, ge=64)
+    """Address space the student's code may add on top of the preloaded libraries."""
 
     @field_validator("checks")
     @classmethod

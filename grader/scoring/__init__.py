@@ -69,8 +69,9 @@ def score_answers(bank: Bank, answers: Mapping[str, Any], *, reveal_key: bool = 
     max_score = float(bank.max_score)
     percent = round(100.0 * score / max_score, 2) if max_score else 0.0
     passed = max_score > 0 and percent + 1e-9 >= bank.pass_percent
-    graded = [r for r in results if r.max_points > 0]
-    badge = bank.badge.name if bank.badge and graded and all(r.status == "correct" for r in graded) else None
+    required = set(bank.badge_question_ids())
+    needed = [r for r in results if r.id in required]
+    badge = bank.badge.name if bank.badge and needed and all(r.status == "correct" for r in needed) else None
     known = set(bank.question_ids)
     unknown = [str(k) for k in answers if k not in known]
     return QuizResult(bank_id=bank.id, score=score, max_score=max_score, percent=percent, passed=passed,
