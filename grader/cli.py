@@ -39,6 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".json/.yaml answer files, .ipynb notebooks, or folders of them")
     p.add_argument("--hide-key", action="store_true", help="do not show the right answers in feedback")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the CPU cores)")
+    p.add_argument("--resume", action="store_true", help="keep DIR/grades.csv and skip submissions already in it")
+
+    p = sub.add_parser("release", help="write the student notebook and a student bank (no keys, references or hidden probes)")
+    p.add_argument("bank", metavar="BANK", help="the instructor's bank file")
+    p.add_argument("-o", "--out", required=True, help="folder for the student copies")
+
+    p = sub.add_parser("nbgrader-export", help="write an nbgrader source notebook of the bank")
+    p.add_argument("bank", metavar="BANK", help="the instructor's bank file")
+    p.add_argument("-o", "--out", required=True, metavar="COURSE_DIR", help="the nbgrader course folder")
 
     p = sub.add_parser("schema", help="print the JSON Schema of a bank")
     p.add_argument("--out", help="write to this file instead of standard output")
@@ -57,8 +67,10 @@ def _validate(args: argparse.Namespace) -> int:
     for issue in report.issues:
         print(issue, file=sys.stderr)
     if not args.quiet:
+        failed = {i.path for i in report.issues}
         for path, count in report.question_counts.items():
-            print(f"ok  {path} ({count} questions)")
+            if path not in failed:
+                print(f"ok  {path} ({count} questions)")
     bad = len({i.path for i in report.issues})
     print(f"{len(report.files) - bad} of {len(report.files)} bank(s) valid"
           + (f", {len(report.issues)} problem(s)" if report.issues else ""), file=sys.stderr if bad else sys.stdout)
@@ -81,12 +93,40 @@ def _grade(args: argparse.Namespace) -> int:
     if not expand_submissions(args.submissions):
         raise UserError("no submissions found (.json, .yaml, .yml or .ipynb)")
     run = grade_submissions(bank=bank, submissions=args.submissions, out_dir=args.out,
-                            reveal_key=not args.hide_key, progress=not args.no_progress)
+                            reveal_key=not args.hide_key, progress=not args.no_progress,
+                            jobs=args.jobs, resume=args.resume, bank_path=args.bank)
     passed = sum(1 for _, r, _ in run.graded if r is not None and r.passed)
     unreadable = sum(1 for _, r, _ in run.graded if r is None)
     print(f"graded {len(run.graded)} submission(s): {passed} passed, {unreadable} unreadable; "
           f"wrote {run.out_dir / 'grades.csv'} and {run.out_dir / 'feedback'}/")
     return 1 if run.failures else 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .loader import load_bank
+    from .release import release
+
+    try:
+        bank = load_bank(args.bank)
+    except BankError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for path in release(bank=bank, out_dir=args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _nbgrader_export(args: argparse.Namespace) -> int:
+    from .loader import load_bank
+    from .nbgrader_export import export
+
+    try:
+        bank = load_bank(args.bank)
+    except BankError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"wrote {export(bank=bank, course_dir=args.out)}")
+    return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -104,7 +144,8 @@ def _schema(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"validate": _validate, "grade": _grade, "schema": _schema}
+    handlers = {"validate": _validate, "grade": _grade, "schema": _schema, "release": _release,
+                "nbgrader-export": _nbgrader_export}
     try:
         return handlers[args.command](args)
     except UserError as exc:

@@ -1,68 +1,192 @@
 """Grade answer files and notebooks against a bank: the workflow behind ``python -m grader grade``.
 
-Code questions need the sandboxed runner; until it is wired in they are reported as pending.
+Choice, numeric and text answers are scored by the pure scorers. Code answers run in the sandbox
+(:mod:`grader.sandbox`): reference values are computed first in a pool of their own, then a warm
+zygote forks one jailed child per (submission, code question) and the parent compares the plain
+probe data. Submissions are graded ``jobs`` at a time; each finished one is written at once
+(``grades.csv`` row, Markdown and HTML feedback, gradebook attempt), so a crash loses nothing and
+``resume=True`` skips what is already in ``grades.csv``.
 """
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .gradebook import Gradebook
 from .models import Bank
 from .models.questions import CodeQuestion
-from .reports import GradesWriter, feedback_markdown, safe_name
-from .scoring import QuizResult, score_answers
-from .submissions import expand_submissions, read_submission
+from .reports import GradesWriter, done_rows, feedback_html, feedback_markdown, grade_columns, safe_name
+from .sandbox import SandboxPool
+from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_question
+from .scoring import ProbeOutcome, QuizResult, score_answers
+from .submissions import Submission, expand_submissions, read_submission
 
 
 @dataclass
 class GradeRun:
-    """What a grading run did: one entry per submission, in input order."""
+    """What a grading run did: one entry per graded submission, in the order they finished."""
 
     out_dir: Path
     graded: list[tuple[str, QuizResult | None, str]] = field(default_factory=list)
     failures: int = 0
     """Submissions that could not get a row because of an internal error."""
+    skipped: int = 0
+    """Submissions skipped by ``resume`` because ``grades.csv`` already had them."""
 
 
-def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str | Path,
-                      reveal_key: bool = True, progress: bool = True) -> GradeRun:
-    """Score every submission, writing ``grades.csv`` and ``feedback/<student>.md`` under ``out_dir``.
+@dataclass
+class _Graded:
+    submission: Submission
+    sha256: str
+    result: QuizResult | None
+    reason: str
+    internal_error: bool = False
 
-    A broken, empty or hostile file gets a row scoring 0 with its reason; it never stops the run.
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def code_for(question: CodeQuestion, answers: dict[str, str]) -> str | None:
+    """The code the sandbox runs for ``question``: required answers first, then its own (None if unanswered)."""
+    own = answers.get(question.id)
+    if not isinstance(own, str) or not own.strip():
+        return None
+    return "\n\n".join([answers[r] for r in question.requires if isinstance(answers.get(r), str)] + [own])
+
+
+def _hidden_paths(bank_path: Path | None, out_dir: Path, files: list[Path], keep: list[Path]) -> list[str]:
+    """Folders (or single files, when a folder holds the libraries we need) the sandbox must not see."""
+    keep = [p.resolve() for p in keep]
+    hide: set[str] = {str(out_dir.resolve())}
+    for path in ([bank_path] if bank_path else []) + list(files):
+        path = path.resolve()
+        folder = path.parent
+        if any(k == folder or folder in k.parents for k in keep):
+            hide.add(str(path))
+        else:
+            hide.add(str(folder))
+    return sorted(hide)
+
+
+def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str | Path, reveal_key: bool = True,
+                      progress: bool = True, jobs: int | None = None, resume: bool = False,
+                      bank_path: str | Path | None = None) -> GradeRun:
+    """Score every submission, writing ``grades.csv``, ``feedback/<student>.md|.html`` and ``gradebook.sqlite``.
+
+    ``jobs`` submissions are graded at once (default: the machine's cores). A broken, empty or
+    hostile file gets a row with the points it earned and the reason; it never stops the run.
     """
     out_dir = Path(out_dir)
     (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
+    jobs = max(1, jobs or os.cpu_count() or 1)
     files = expand_submissions(submissions)
-    code_ids = frozenset(q.id for q in bank.questions if isinstance(q, CodeQuestion))
-    writer = GradesWriter(out_dir, bank)
     run = GradeRun(out_dir)
-    used_names: Counter[str] = Counter()
+    done = done_rows(out_dir / "grades.csv", grade_columns(bank)) if resume else set()
+    todo = [(path, _sha256(path)) for path in files]
+    todo = [(path, sha) for path, sha in todo if (str(path), sha) not in done]
+    run.skipped = len(files) - len(todo)
+    code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
+    code_ids = frozenset(q.id for q in code_questions)
+    references = ReferenceValues({})
+    writer = GradesWriter(out_dir, bank, append=resume)
+    gradebook = Gradebook(out_dir / "gradebook.sqlite")
+    used_names: set[str] = set()
+    keep = [Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[1]]
+    pool = SandboxPool(hide_paths=[]) if code_questions and todo else None
     try:
-        for path in tqdm(files, desc="grading", unit="submission", disable=not progress):
-            submission = read_submission(path, code_question_ids=code_ids)
-            try:
-                if submission.unreadable:
-                    result, reason = None, submission.problems[-1]
-                else:
-                    result = score_answers(bank, submission.answers, reveal_key=reveal_key)
-                    reasons = list(submission.problems)
-                    if result.unknown_ids:
-                        reasons.append(f"unknown question ids: {', '.join(result.unknown_ids)}")
-                    reason = "; ".join(reasons)
-            except Exception as exc:  # a bug must not cost the other students their grades
-                result, reason = None, f"internal error while scoring: {type(exc).__name__}: {exc}"
-                run.failures += 1
-            writer.write(submission, result, reason)
-            name = safe_name(submission.student)
-            used_names[name] += 1
-            if used_names[name] > 1:
-                name = f"{name}-{used_names[name]}"
-            (out_dir / "feedback" / f"{name}.md").write_text(
-                feedback_markdown(bank, submission, result, reason), encoding="utf-8")
-            run.graded.append((submission.student, result, reason))
+        if pool is not None:
+            keep.append(pool.scratch.parent)
+            pool.hide_paths = _hidden_paths(Path(bank_path) if bank_path else None, out_dir, files, keep)
+            pool.start()
+            references = compute_references(_with_requirements(code_questions, bank), pool)
+
+        def work(item: tuple[Path, str]) -> _Graded:
+            path, sha = item
+            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, reveal_key)
+
+        with ThreadPoolExecutor(max_workers=jobs) as executor:
+            futures = [executor.submit(work, item) for item in todo]
+            for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
+                               disable=not progress):
+                graded = future.result()
+                _write(graded, bank, out_dir, writer, gradebook, used_names)
+                run.failures += graded.internal_error
+                run.graded.append((graded.submission.student, graded.result, graded.reason))
     finally:
         writer.close()
+        gradebook.close()
+        if pool is not None:
+            pool.close()
     return run
+
+
+def _with_requirements(questions: list[CodeQuestion], bank: Bank) -> list[CodeQuestion]:
+    """Questions whose ``reference`` already includes the references they require (for the reference run)."""
+    from .errors import UserError
+
+    by_id = {q.id: q for q in questions}
+    out = []
+    for question in questions:
+        missing = [r for r in question.requires if r not in by_id]
+        if missing:
+            raise UserError(f"code question '{question.id}' requires unknown code question(s): {', '.join(missing)}")
+        reference = "\n\n".join([by_id[r].reference for r in question.requires] + [question.reference])
+        out.append(question.model_copy(update={"reference": reference}))
+    return out
+
+
+def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_questions: list[CodeQuestion],
+               references: ReferenceValues, pool: SandboxPool | None, reveal_key: bool) -> _Graded:
+    """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
+    submission = Submission(path=path, student=path.stem)
+    try:
+        submission = read_submission(path, code_question_ids=code_ids)
+        if submission.unreadable:
+            return _Graded(submission, sha, None, submission.problems[-1])
+        outcomes: dict[str, dict[str, ProbeOutcome]] = {}
+        for question in code_questions:
+            code = code_for(question, submission.answers)
+            if code is None:
+                outcomes[question.id] = {p.id: ProbeOutcome(False, "no answer") for p in question.checks}
+                submission.problems.append(f"{question.id}: no `# answer: {question.id}` cell (or it is empty)")
+                continue
+            sandbox_run = run_question(pool, question, code)
+            outcomes[question.id], note = probe_outcomes(question, references.values[question.id], sandbox_run)
+            if note:
+                submission.problems.append(f"{question.id}: {note}")
+        answers = {k: v for k, v in submission.answers.items() if k not in code_ids}
+        answers.update({q.id: "(code)" for q in code_questions if q.id in submission.answers})
+        result = score_answers(bank, answers, reveal_key=reveal_key, code_outcomes=outcomes)
+        reasons = list(submission.problems)
+        if result.unknown_ids:
+            reasons.append(f"unknown question ids: {', '.join(result.unknown_ids)}")
+        return _Graded(submission, sha, result, "; ".join(reasons))
+    except Exception as exc:  # a bug must not cost the other students their grades
+        return _Graded(submission, sha, None, f"internal error while grading: {type(exc).__name__}: {exc}", True)
+
+
+def _write(graded: _Graded, bank: Bank, out_dir: Path, writer: GradesWriter, gradebook: Gradebook,
+           used_names: set[str]) -> None:
+    sub = graded.submission
+    summary = gradebook.record(bank=bank, student=sub.student, sha256=graded.sha256, file=str(sub.path),
+                               result=graded.result, reason=graded.reason)
+    attempt = gradebook.attempt_number(bank.id, sub.student, graded.sha256)
+    writer.write(sub, graded.result, graded.reason, sha256=graded.sha256, summary=summary, attempt=attempt)
+    name = safe_name(sub.student)
+    if name in used_names:
+        name = f"{name}-{graded.sha256[:8] or len(used_names)}"
+    used_names.add(name)
+    (out_dir / "feedback" / f"{name}.md").write_text(
+        feedback_markdown(bank, sub, graded.result, graded.reason, summary), encoding="utf-8")
+    (out_dir / "feedback" / f"{name}.html").write_text(
+        feedback_html(bank, sub, graded.result, graded.reason, summary), encoding="utf-8")

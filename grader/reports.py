@@ -1,22 +1,28 @@
-"""Writing grades: ``grades.csv`` rows and one Markdown feedback file per student.
+"""Writing grades: ``grades.csv`` rows and per-student feedback in Markdown and HTML.
 
-Rows are appended and flushed as each submission is scored, so an interrupted run keeps what it did.
+Rows are appended and flushed as each submission finishes, so an interrupted run keeps what it did
+and ``--resume`` can skip it.
 """
 from __future__ import annotations
 
 import csv
+import html
 import re
 from pathlib import Path
 
+from .errors import UserError
 from .models import Bank
 from .scoring import QuizResult
+from .scoring.attempts import AttemptSummary
+from .scoring.result import STATUS_MARK
 from .submissions import Submission
 
-BASE_COLUMNS = ["student", "score", "max_score", "percent", "passed", "file", "reason"]
+BASE_COLUMNS = ["student", "score", "max_score", "percent", "passed", "counted_percent", "attempt",
+                "file", "sha256", "reason"]
 
 
 def grade_columns(bank: Bank) -> list[str]:
-    """The contract columns, then the file and a reason, then one points column per question."""
+    """The contract columns, the attempt policy's result, file, hash and reason, then one column per question."""
     return BASE_COLUMNS + [f"q:{q.id}" for q in bank.questions]
 
 
@@ -26,19 +32,37 @@ def safe_name(student: str) -> str:
     return name[:100]
 
 
+def done_rows(path: Path, columns: list[str]) -> set[tuple[str, str]]:
+    """(file, sha256) of the rows already in ``grades.csv``, for ``--resume``."""
+    if not path.exists() or path.stat().st_size == 0:
+        return set()
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != columns:
+            raise UserError(f"{path} was written for other questions or by another version; "
+                            "grade into a new folder or run without --resume")
+        return {(row["file"], row["sha256"]) for row in reader}
+
+
 class GradesWriter:
     """Appends one row per submission to ``grades.csv`` and flushes after each row."""
 
-    def __init__(self, out_dir: Path, bank: Bank):
+    def __init__(self, out_dir: Path, bank: Bank, *, append: bool = False):
         self.path = out_dir / "grades.csv"
         self.columns = grade_columns(bank)
-        self._file = self.path.open("w", newline="", encoding="utf-8")
+        fresh = not append or not self.path.exists() or self.path.stat().st_size == 0
+        self._file = self.path.open("w" if fresh else "a", newline="", encoding="utf-8")
         self._writer = csv.DictWriter(self._file, fieldnames=self.columns)
-        self._writer.writeheader()
+        if fresh:
+            self._writer.writeheader()
         self._file.flush()
 
-    def write(self, submission: Submission, result: QuizResult | None, reason: str) -> None:
-        row = {"student": submission.student, "file": str(submission.path), "reason": reason}
+    def write(self, submission: Submission, result: QuizResult | None, reason: str, *, sha256: str = "",
+              summary: AttemptSummary | None = None, attempt: int = 0) -> None:
+        row = {"student": submission.student, "file": str(submission.path), "reason": reason, "sha256": sha256,
+               "attempt": str(attempt or "")}
+        if summary is not None:
+            row["counted_percent"] = f"{summary.counted_percent:.2f}"
         if result is not None:
             row.update({"score": f"{result.score:g}", "max_score": f"{result.max_score:g}",
                         "percent": f"{result.percent:.2f}", "passed": str(result.passed).lower()})
@@ -52,9 +76,12 @@ class GradesWriter:
         self._file.close()
 
 
-def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | None, reason: str) -> str:
-    """What a student reads: score, verdict, problems with the submission, then each question."""
+def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
+                      summary: AttemptSummary | None = None) -> str:
+    """What a student reads: score, verdict, attempts, problems with the submission, then each question."""
     lines = [f"# {bank.title}", "", f"Student: **{submission.student}**  ", f"Submission: `{submission.path.name}`", ""]
+    if summary is not None:
+        lines += [summary.message, ""]
     if result is None:
         lines += [f"**Not graded:** {reason}", ""]
         return "\n".join(lines)
@@ -62,3 +89,35 @@ def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | N
         lines += ["## Problems with the submission", ""] + [f"- {p}" for p in submission.problems] + [""]
     lines.append(result.to_markdown())
     return "\n".join(lines)
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
+.correct{color:#176117}.partial{color:#8a5a00}.incorrect,.invalid,.unanswered{color:#a11}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px}"""
+
+
+def feedback_html(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
+                  summary: AttemptSummary | None = None) -> str:
+    """The same feedback as a self-contained HTML page (opens from a file, no scripts, all text escaped)."""
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(bank.title)} — {e(submission.student)}</title>",
+             f"<style>{_STYLE}</style></head><body>", f"<h1>{e(bank.title)}</h1>",
+             f"<p>Student: <b>{e(submission.student)}</b><br>Submission: <code>{e(submission.path.name)}</code></p>"]
+    if summary is not None:
+        parts.append(f"<p>{e(summary.message)}</p>")
+    if result is None:
+        parts.append(f"<p><b>Not graded:</b> {e(reason)}</p></body></html>")
+        return "\n".join(parts)
+    if submission.problems:
+        parts.append("<h2>Problems with the submission</h2><ul>" + "".join(f"<li>{e(p)}</li>" for p in submission.problems) + "</ul>")
+    parts.append(f"<p><b>{e(result.summary_line())}</b></p>")
+    parts.append("<table><tr><th>question</th><th>result</th><th>points</th></tr>")
+    for q in result.questions:
+        parts.append(f"<tr><td><a href='#{e(q.id)}'>{e(q.id)}</a></td><td class='{q.status}'>{STATUS_MARK[q.status]} {q.status}</td>"
+                     f"<td>{q.points:g}/{q.max_points:g}</td></tr>")
+    parts.append("</table>")
+    for q in result.questions:
+        parts.append(f"<h3 id='{e(q.id)}'>{e(q.id)} — {q.points:g}/{q.max_points:g}</h3><pre>{e(q.feedback)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,130 @@
+"""Student copies of a bank: the same quiz, with every key replaced by a salted hash.
+
+The quiz widget needs the keys to say "right" or "wrong" inside a student's notebook, but a bank
+file that says ``correct: true`` gives the answers away at a glance. :func:`student_copy` writes a
+bank in which
+
+* every choice option carries ``key_hash`` (right and wrong options alike) instead of ``correct``;
+* numeric, text and ``code_output`` keys become ``answer_hash`` / ``answer_hashes``;
+* ``final_answer`` and ``errata`` (which name the key) are left out, and so are ``code`` questions,
+  whose references and hidden checks must never leave the instructor (the student notebook carries
+  their prompt and starter; ``grader grade`` runs them);
+* ``key_salt`` holds the random salt the hashes were made with.
+
+This is obfuscation, not security: the hash of "option B is right" can be recomputed by anyone who
+reads this module, so a determined student can test the four options of a question in seconds.
+Self-checking is for learning; graded work is always scored by ``python -m grader grade`` against
+the instructor's bank.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .models import Bank
+from .models.keyhash import key_digest, numeric_grid_step, numeric_value, option_value
+from .models.questions import CodeOutputQuestion, CodeQuestion, NumericQuestion, TextQuestion
+from .scoring.normalize import normalize_output, normalize_text
+
+__all__ = ["student_copy", "student_copy_yaml", "write_student_copy", "new_salt"]
+
+#: Fields that state or discuss the key in words; a student copy leaves them out.
+KEY_REVEALING_FIELDS = ("final_answer", "errata")
+
+
+def new_salt() -> str:
+    """A fresh random salt (64 bits, hex): each release gets its own."""
+    return secrets.token_hex(8)
+
+
+def _hash_options(question_data: dict[str, Any], question, salt: str) -> None:
+    for option_data, option in zip(question_data["options"], question.options):
+        option_data.pop("correct", None)
+        option_data["key_hash"] = key_digest(salt, question.id, option_value(option.id, question.is_correct(option)))
+
+
+def _hash_question(data: dict[str, Any], question, salt: str) -> None:
+    """Replace the readable key of one question's data (``data``) by salted hashes, in place."""
+    for name in KEY_REVEALING_FIELDS:
+        data.pop(name, None)
+    if data.get("options") is not None:
+        _hash_options(data, question, salt)
+    if isinstance(question, NumericQuestion):
+        allowed = question.allowed_error()
+        data.pop("answer", None)
+        data.pop("rel_tolerance", None)  # folded into an absolute tolerance: the hash hides |answer|
+        if allowed:
+            data["tolerance"] = allowed
+        else:
+            data.pop("tolerance", None)
+        data["answer_hash"] = key_digest(salt, question.id, numeric_value(question.answer, numeric_grid_step(allowed)))
+    elif isinstance(question, TextQuestion):
+        answers = data.pop("answers", [])
+        data["answer_hashes"] = [key_digest(salt, question.id, "text\x1f" + normalize_text(a, case_sensitive=question.case_sensitive))
+                                 for a in answers]
+        if not data["answer_hashes"]:
+            data.pop("answer_hashes")
+    elif isinstance(question, CodeOutputQuestion) and question.options is None:
+        expected = normalize_text(normalize_output(data.pop("answer")))
+        data["answer_hash"] = key_digest(salt, question.id, "output\x1f" + expected)
+
+
+def student_copy(bank: Bank, *, salt: str | None = None) -> dict[str, Any]:
+    """The data of a student copy of ``bank`` (a plain dict, ready for YAML), keys hashed with ``salt``.
+
+    ``salt`` defaults to a fresh random one; pass one to make a release reproducible. The copy is
+    validated before it is returned, and scoring it gives the same points as scoring ``bank`` for
+    every choice, text and ``code_output`` answer (numeric answers agree to within one tenth of
+    the tolerance at its edges). Raises ValueError for a bank that is already a student copy or
+    holds nothing but ``code`` questions.
+    """
+    if bank.key_salt is not None:
+        raise ValueError(f"bank '{bank.id}' is already a student copy (it has a key_salt)")
+    salt = salt if salt is not None else new_salt()
+    if len(salt) < 8:
+        raise ValueError("the salt must have at least 8 characters")
+    kept = [q for q in bank.questions if not isinstance(q, CodeQuestion)]
+    if not kept:
+        raise ValueError(f"bank '{bank.id}' has only code questions; a student copy would be empty")
+    data = bank.model_dump(mode="json", exclude_defaults=True, exclude={"questions"})
+    data.pop("errata", None)
+    data["key_salt"] = salt
+    data["questions"] = []
+    for question in kept:
+        dumped = question.model_dump(mode="json", exclude_defaults=True)
+        question_data = {"id": question.id, "type": question.type, **dumped}  # id and type first, as authors write them
+        _hash_question(question_data, question, salt)
+        data["questions"].append(question_data)
+    Bank.model_validate(data)  # never hand out a copy the loader would reject
+    return data
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings as ``|`` blocks so the copy stays readable and diffable."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_representer)
+
+
+def student_copy_yaml(bank: Bank, *, salt: str | None = None) -> str:
+    """:func:`student_copy` as YAML text, with a header saying what the file is."""
+    data = student_copy(bank, salt=salt)
+    header = (f"# Student copy of bank '{bank.id}': keys are salted hashes, for self-checking in the quiz widget.\n"
+              "# Graded work is scored by `python -m grader grade` against the instructor's bank.\n")
+    return header + yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def write_student_copy(bank: Bank, path: str | Path, *, salt: str | None = None) -> Path:
+    """Write :func:`student_copy_yaml` to ``path`` (folders created) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(student_copy_yaml(bank, salt=salt), encoding="utf-8")
+    return path

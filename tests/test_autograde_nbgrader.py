@@ -1,0 +1,73 @@
+"""The nbgrader export, proven with real nbgrader: generate_assignment, then autograde two submissions."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import load_bank
+
+pytest.importorskip("nbgrader")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
+from synthetic import PARTLY_WRONG, correct_answers  # noqa: E402
+
+MARK = re.compile(r"^# answer: (\S+)")
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", HF_HUB_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=900)
+
+
+def fill(released: dict, bodies: dict[str, str]) -> dict:
+    nb = json.loads(json.dumps(released))
+    for cell in nb["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        match = MARK.match(source)
+        if cell["cell_type"] == "code" and match and match[1] in bodies:
+            cell["source"] = f"# answer: {match[1]}\n{bodies[match[1]]}"
+    return nb
+
+
+@pytest.mark.slow  # about 2 minutes: nbgrader starts a kernel (and imports torch) per notebook
+def test_generate_and_autograde_round_trip(tmp_path):
+    full = load_bank(ROOT / "quizzes" / "lora-assignment.yaml")
+    bank = full.subset(["lora-principle", "qlora-techniques", "total-params", "count-params", "lora-layer", "linear-with-lora"])
+    from grader.nbgrader_export import export
+
+    course = tmp_path / "course"
+    source = export(bank=bank, course_dir=course)
+    proc = nbgrader(course, "generate_assignment", bank.id, "--force")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    released_path = course / "release" / bank.id / source.name
+    released_text = released_path.read_text()
+    assert "BEGIN HIDDEN TESTS" not in released_text and "r * (d + k)" not in released_text
+    released = json.loads(released_text)
+    good = correct_answers(bank)
+    for student, bodies in {"ana": good, "ben": {**good, **PARTLY_WRONG}}.items():
+        folder = course / "submitted" / student / bank.id
+        folder.mkdir(parents=True)
+        (folder / source.name).write_text(json.dumps(fill(released, bodies)))
+    proc = nbgrader(course, "autograde", bank.id, "--force")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {s: gradebook.find_submission(bank.id, s).score for s in ("ana", "ben")}
+        max_score = gradebook.find_assignment(bank.id).max_score
+    assert max_score == pytest.approx(bank.max_score, abs=1e-3)  # probe points are rounded to 4 decimals
+    assert scores["ana"] == pytest.approx(bank.max_score, abs=1e-3)
+    # ben: count-params loses its hidden check (1 of 4), lora-layer forgets 1/rank (3 of its 7 probe points),
+    # and linear-with-lora, built on that LoRALayer, fails its forward probe (2 of 5): the same as our grader
+    lost = 4 * 1 / 4 + 6 * 3 / 7 + 5 * 2 / 5
+    assert scores["ben"] == pytest.approx(bank.max_score - lost, abs=1e-3)
+    shutil.rmtree(course / "autograded", ignore_errors=True)
