@@ -1,0 +1,302 @@
+"""The state of one student's run through a quiz, with no widgets in it.
+
+:class:`QuizSession` holds answers, tries, hints, timers and flashcard marks, and asks
+``grader.scoring`` for every verdict: it never decides a score itself. The widget (``quiz.py``)
+only draws what the session says, which is why the whole quiz logic is tested without a browser
+and on both ipywidgets 7 and 8.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import Bank, Option
+from ..models.questions import CodeQuestion, FlashcardQuestion, QuestionBase
+from ..progress import Attempt, Progress
+from ..scoring import QuestionResult, QuizResult, score_answers, score_question
+from ..scoring.attempts import AttemptSummary, summarize_attempts
+from .order import shuffled, student_rng
+
+DEFAULT_TRIES = 2
+"""Tries per graded question when the bank does not say: one slip is forgiven, guessing is not."""
+
+
+@dataclass
+class QuestionState:
+    """What happened to one question in the current attempt."""
+
+    answer: Any = None
+    """The current selection, in the answer-file format ('B', ['A', 'C'], 252, 'text')."""
+    tries: int = 0
+    checked_answer: Any = None
+    result: QuestionResult | None = None
+    hint_shown: bool = False
+    opened_at: float | None = None
+    timed_out: bool = False
+    flipped: bool = False
+    mark: str | None = None
+    """Flashcards: 'got_it' or 'again'."""
+
+
+@dataclass
+class CheckOutcome:
+    """What pressing Check did: a scored result, or why nothing was scored."""
+
+    result: QuestionResult | None
+    message: str = ""
+    final: bool = False
+    """No more tries at this question (right, out of tries, or out of time): the key may be shown."""
+
+
+@dataclass
+class FinishOutcome:
+    result: QuizResult
+    summary: AttemptSummary
+    best_percent: float
+    new_best: bool
+
+
+@dataclass
+class DeckSummary:
+    got_it: list[str] = field(default_factory=list)
+    again: list[str] = field(default_factory=list)
+    unseen: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        total = len(self.got_it) + len(self.again) + len(self.unseen)
+        line = f"Deck: {len(self.got_it)}/{total} got it"
+        if self.again:
+            line += f", {len(self.again)} to see again"
+        if self.unseen:
+            line += f", {len(self.unseen)} not seen yet"
+        return line + "."
+
+
+class QuizSession:
+    """One student's attempt(s) at ``bank``: answers, tries, timers; scoring delegated to grader.scoring."""
+
+    def __init__(self, bank: Bank, *, student: str, quiz_id: str | None = None, seed: int | str | None = None,
+                 shuffle_options: bool | None = None, shuffle_questions: bool | None = None,
+                 tries: int | None = DEFAULT_TRIES, time_limit_s: float | None = None,
+                 progress: Progress | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.bank = bank
+        self.student = student
+        self.quiz_id = quiz_id or bank.id
+        self.clock = clock
+        self.default_tries = tries
+        self.time_limit_s = time_limit_s if time_limit_s is not None else bank.time_limit_s
+        self.progress = progress or Progress(quiz_id=self.quiz_id, student=student)
+        shuffle_options = bank.shuffle_options if shuffle_options is None else shuffle_options
+        shuffle_questions = bank.shuffle_questions if shuffle_questions is None else shuffle_questions
+        questions = list(bank.questions)
+        if shuffle_questions:
+            questions = shuffled(questions, student_rng(self.quiz_id, student, seed, purpose="questions"))
+        self.questions: list[QuestionBase] = questions
+        self._options: dict[str, list[Option]] = {}
+        for q in questions:
+            options = getattr(q, "options", None)
+            if options:
+                rng = student_rng(self.quiz_id, student, seed, purpose=f"options:{q.id}")
+                self._options[q.id] = shuffled(options, rng) if shuffle_options else list(options)
+        self.states: dict[str, QuestionState] = {}
+        self.started_at = 0.0
+        self.finished: FinishOutcome | None = None
+        self.restart()
+
+    # -- the attempt -------------------------------------------------------------------------------
+    def restart(self) -> None:
+        """Start a fresh attempt: clear answers, tries and timers (finished attempts stay recorded)."""
+        self.states = {q.id: QuestionState() for q in self.questions}
+        for qid, mark in self.progress.flashcards.items():
+            if qid in self.states:
+                self.states[qid].mark = mark
+        self.started_at = self.clock()
+        self.finished = None
+
+    @property
+    def attempt_summary(self) -> AttemptSummary:
+        return summarize_attempts(self.bank, self.progress.percents)
+
+    @property
+    def can_retake(self) -> bool:
+        return self.attempt_summary.can_retry
+
+    def question(self, qid: str) -> QuestionBase:
+        return self.bank.question(qid)
+
+    def options(self, qid: str) -> list[Option]:
+        """The question's options in this student's order."""
+        return self._options.get(qid, [])
+
+    # -- one question ------------------------------------------------------------------------------
+    def tries_allowed(self, qid: str) -> int | None:
+        question = self.question(qid)
+        if question.attempts is not None:
+            return question.attempts
+        if not question.graded:  # self-check aids: try as often as you like
+            return None
+        return self.default_tries
+
+    def tries_left(self, qid: str) -> int | None:
+        allowed = self.tries_allowed(qid)
+        return None if allowed is None else max(0, allowed - self.states[qid].tries)
+
+    def is_final(self, qid: str) -> bool:
+        """No more checking: right, out of tries, out of time, or the attempt is finished."""
+        state = self.states[qid]
+        if self.finished is not None or state.timed_out or self.quiz_time_left() == 0:
+            return True
+        if state.result is not None and state.result.status == "correct":
+            return True
+        left = self.tries_left(qid)
+        return left == 0
+
+    def open(self, qid: str) -> None:
+        """The student is looking at ``qid``: its own timer starts now (once)."""
+        state = self.states[qid]
+        if state.opened_at is None:
+            state.opened_at = self.clock()
+
+    def select(self, qid: str, answer: Any) -> bool:
+        """Record the current selection; False (ignored) once the question is final."""
+        if self.is_final(qid):
+            return False
+        self.states[qid].answer = answer
+        return True
+
+    def check(self, qid: str) -> CheckOutcome:
+        """Score the current selection with ``grader.scoring`` and use up one try."""
+        question, state = self.question(qid), self.states[qid]
+        self.expire_timers()
+        if isinstance(question, (FlashcardQuestion, CodeQuestion)):
+            return CheckOutcome(None, "Flashcards are flipped, not checked." if isinstance(question, FlashcardQuestion)
+                                else "Code questions are graded by `python -m grader grade`.")
+        if self.is_final(qid):
+            reason = "Time is up for this question." if state.timed_out or self.quiz_time_left() == 0 else "No tries left."
+            if state.result is not None and state.result.status == "correct":
+                reason = "Already answered correctly."
+            return CheckOutcome(state.result, reason, final=True)
+        if _empty(state.answer):
+            return CheckOutcome(None, "Choose an answer first." if getattr(question, "options", None)
+                                else "Type an answer first.")
+        result = score_question(question, state.answer, reveal_key=True)
+        if result.status == "invalid":  # an unreadable answer ('two hundred') costs no try
+            return CheckOutcome(result, final=False)
+        state.tries += 1
+        state.checked_answer = state.answer
+        state.result = result
+        self._record(qid)
+        return CheckOutcome(result, final=self.is_final(qid))
+
+    def hint(self, qid: str) -> str | None:
+        """The question's hint (remembered as shown), or None when it has none."""
+        question = self.question(qid)
+        if not question.hint:
+            return None
+        self.states[qid].hint_shown = True
+        return question.hint
+
+    # -- flashcards --------------------------------------------------------------------------------
+    def flip(self, qid: str) -> bool:
+        """Turn the card over (and back); returns whether the back now shows."""
+        state = self.states[qid]
+        state.flipped = not state.flipped
+        return state.flipped
+
+    def mark(self, qid: str, verdict: str) -> DeckSummary:
+        if verdict not in ("got_it", "again"):
+            raise ValueError("a flashcard is marked 'got_it' or 'again'")
+        self.states[qid].mark = verdict
+        self.progress.flashcards[qid] = verdict
+        return self.deck_summary()
+
+    def deck_summary(self) -> DeckSummary:
+        deck = DeckSummary()
+        for q in self.questions:
+            if isinstance(q, FlashcardQuestion):
+                mark = self.states[q.id].mark
+                (deck.got_it if mark == "got_it" else deck.again if mark == "again" else deck.unseen).append(q.id)
+        return deck
+
+    # -- timers ------------------------------------------------------------------------------------
+    def question_time_left(self, qid: str) -> float | None:
+        question, state = self.question(qid), self.states[qid]
+        if question.time_limit_s is None or state.opened_at is None:
+            return None if question.time_limit_s is None else float(question.time_limit_s)
+        return max(0.0, question.time_limit_s - (self.clock() - state.opened_at))
+
+    def quiz_time_left(self) -> float | None:
+        if self.time_limit_s is None:
+            return None
+        return max(0.0, self.time_limit_s - (self.clock() - self.started_at))
+
+    def expire_timers(self) -> list[str]:
+        """Mark questions whose time ran out; returns their ids (newly expired only)."""
+        expired = []
+        for q in self.questions:
+            state = self.states[q.id]
+            if not state.timed_out and state.opened_at is not None and self.question_time_left(q.id) == 0:
+                state.timed_out = True
+                expired.append(q.id)
+        return expired
+
+    # -- the whole quiz ----------------------------------------------------------------------------
+    @property
+    def graded_max(self) -> float:
+        return float(self.bank.max_score)
+
+    @property
+    def running_score(self) -> float:
+        """Points of the latest checked answers so far."""
+        return round(sum(s.result.points for s in self.states.values() if s.result is not None), 4)
+
+    @property
+    def checked_count(self) -> int:
+        return sum(1 for q in self.questions if q.graded and self.states[q.id].result is not None)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """The checked answers, in the answer-file format ``grader grade`` reads."""
+        return {q.id: self.states[q.id].checked_answer for q in self.questions
+                if self.states[q.id].checked_answer is not None}
+
+    def finish(self) -> FinishOutcome:
+        """Score the checked answers as one attempt and record it (once per attempt)."""
+        if self.finished is not None:
+            return self.finished
+        result = score_answers(self.bank, self.answers)
+        best_before = self.progress.best_percent
+        self.progress.attempts.append(Attempt(percent=result.percent, score=result.score, max_score=result.max_score))
+        self.progress.answers = self.answers
+        best = self.progress.best_percent or 0.0
+        self.finished = FinishOutcome(result, self.attempt_summary, best,
+                                      new_best=best_before is None or result.percent > best_before)
+        return self.finished
+
+    def _record(self, qid: str) -> None:
+        state = self.states[qid]
+        self.progress.answers[qid] = state.checked_answer
+        self.progress.questions[qid] = {"tries": state.tries, "status": state.result.status if state.result else None,
+                                        "points": state.result.points if state.result else 0.0}
+
+
+def _empty(answer: Any) -> bool:
+    return answer is None or (isinstance(answer, str) and not answer.strip()) or (
+        isinstance(answer, (list, tuple)) and not answer)
+
+
+def filter_types(bank: Bank, types: Sequence[str] | None) -> Bank:
+    """``bank`` with only questions of these types (e.g. a flashcard deck)."""
+    if not types:
+        return bank
+    kept = [q for q in bank.questions if q.type in set(types)]
+    if not kept:
+        raise KeyError(f"bank '{bank.id}' has no question of type {', '.join(types)}")
+    return bank.model_copy(update={"questions": kept})
+
+
+__all__ = ["QuizSession", "QuestionState", "CheckOutcome", "FinishOutcome", "DeckSummary", "DEFAULT_TRIES",
+           "filter_types"]
