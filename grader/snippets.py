@@ -16,7 +16,7 @@ from .errors import BankIssue
 from .loader import format_loc
 from .models import Bank
 from .models.questions import CodeOutputQuestion
-from .scoring.normalize import normalize_output
+from .scoring.normalize import normalize_output, normalize_text
 from .yaml_source import SourceMap
 
 
@@ -56,6 +56,12 @@ def check_code_outputs(bank: Bank, source: SourceMap, path: str) -> list[BankIss
             message = f"the snippet fails when run: {last}"
         else:
             printed = normalize_output(run.stdout)
+            if question.hashed_keys:  # a student copy: only a salted hash of the key is known
+                if _hashed_key_matches(question, printed):
+                    continue
+                issues.append(BankIssue(path, line, column, format_loc(loc),
+                                        f"the snippet prints {printed!r}, which does not match the hashed key"))
+                continue
             expected = normalize_output(question.expected_output)
             if printed == expected:
                 continue
@@ -63,3 +69,11 @@ def check_code_outputs(bank: Bank, source: SourceMap, path: str) -> list[BankIss
             message = f"the snippet prints {printed!r} but {where} {expected!r}"
         issues.append(BankIssue(path, line, column, format_loc(loc), message))
     return issues
+
+
+def _hashed_key_matches(question: CodeOutputQuestion, printed: str) -> bool:
+    """Check a student copy's key the way scoring does: the output's hash, or the hashed right option."""
+    if question.answer_hash is not None:
+        return question.output_hash_matches(normalize_text(printed))
+    right = [o for o in question.options or [] if question.is_correct(o)]
+    return any(normalize_output(o.text) == printed for o in right)

@@ -117,3 +117,20 @@ def test_grade_with_a_bad_bank_exits_2(tmp_path, root):
 def test_grade_without_arguments_is_a_usage_error():
     proc = grader("grade")
     assert proc.returncode == 2 and "usage" in proc.stderr
+
+
+def test_validate_checks_student_copies_against_their_hashed_keys(tmp_path):
+    import yaml
+
+    from grader import load_bank
+    from grader.keys import student_copy
+
+    for bank_id in ("lora-qlora-challenges", "lora-qlora-flashcards-practice"):
+        copy = student_copy(load_bank(ROOT / "quizzes" / f"{bank_id}.yaml"))
+        (tmp_path / f"{bank_id}.yaml").write_text(yaml.safe_dump(copy, allow_unicode=True, sort_keys=False))
+    proc = grader("validate", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    broken = (tmp_path / "lora-qlora-challenges.yaml").read_text().replace("print(qlora_model_size)", "print(qlora_model_size + 1)")
+    (tmp_path / "lora-qlora-challenges.yaml").write_text(broken)
+    proc = grader("validate", str(tmp_path))
+    assert proc.returncode == 1 and "does not match the hashed key" in proc.stderr
