@@ -24,7 +24,8 @@ def execute_notebook(path: str | Path, *, timeout_s: int = 600, extra_env: dict[
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     env_backup = dict(os.environ)
-    os.environ.update({"COURSE_SMOKE": "1", "MPLBACKEND": "Agg", "TQDM_DISABLE": "1",
+    os.environ.pop("MPLBACKEND", None)  # the kernel must use its inline backend so figures are saved as PNG
+    os.environ.update({"COURSE_SMOKE": "1", "TQDM_DISABLE": "1",
                        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     os.environ.update(extra_env or {})
     try:

