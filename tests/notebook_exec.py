@@ -59,3 +59,8 @@ def output_text(cell) -> str:
 def has_image(cell) -> bool:
     """Whether the cell displayed a PNG (a matplotlib figure)."""
     return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def widget_views(cell) -> int:
+    """How many ipywidgets views the cell displayed (a quiz shows one per bank)."""
+    return sum("application/vnd.jupyter.widget-view+json" in out.get("data", {}) for out in cell.get("outputs", []))

