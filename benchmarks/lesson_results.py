@@ -14,7 +14,51 @@ import base64
 import re
 from pathlib import Path
 
+from html.parser import HTMLParser
+
 import nbformat
+
+
+class _TableParser(HTMLParser):
+    """Rows of the first HTML table (pandas' Styler output has no useful text/plain form)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "style":
+            self._skip += 1
+        elif tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._skip -= 1
+        elif tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None and not self._skip:
+            self._cell.append(data)
+
+
+def html_table_to_markdown(html: str) -> str:
+    parser = _TableParser()
+    parser.feed(html)
+    rows = [r for r in parser.rows if any(r)]
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(lines)
 
 #: the cells whose outputs are the lesson's results, per notebook (by tag)
 RESULT_TAGS = {
@@ -26,18 +70,23 @@ RESULT_TAGS = {
 }
 
 
-def _plain(cell) -> str:
-    parts = []
+def _plain(cell) -> tuple[str, list[str]]:
+    """The cell's printed text, and its HTML tables converted to Markdown."""
+    parts, tables = [], []
     for out in cell.get("outputs", []):
+        data = out.get("data", {})
         if out.get("output_type") == "stream":
             parts.append(out.get("text", ""))
-        elif "text/plain" in out.get("data", {}) and "image/png" not in out.get("data", {}):
-            text = out["data"]["text/plain"]
+        elif "text/html" in data and "<table" in data["text/html"]:
+            tables.append(html_table_to_markdown(data["text/html"]))
+        elif "text/plain" in data and "image/png" not in data:
+            text = data["text/plain"]
             if not text.startswith("<Figure"):
                 parts.append(text)
     text = "\n".join(p.rstrip() for p in parts if p.strip())
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    return "\n".join(line for line in text.splitlines() if not re.search(r"\d+it/s\]|\?it/s\]|s/it\]", line))
+    text = "\n".join(line for line in text.splitlines() if not re.search(r"\d+it/s\]|\?it/s\]|s/it\]", line))
+    return text, [t for t in tables if t]
 
 
 def section(path: Path, profile: str, img_dir: Path | None) -> str:
@@ -47,9 +96,13 @@ def section(path: Path, profile: str, img_dir: Path | None) -> str:
     for tag in RESULT_TAGS.get(lesson, []):
         cells = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
         for cell in cells:
-            text = _plain(cell)
+            text, tables = _plain(cell)
+            if text or tables:
+                lines += [f"`{tag}`", ""]
+            for table in tables:
+                lines += [table, ""]
             if text:
-                lines += [f"`{tag}`", "", "```", text, "```", ""]
+                lines += ["```", text, "```", ""]
             pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
             for index, png in enumerate(pngs):
                 if img_dir is None:
