@@ -7,6 +7,9 @@ execution settings live in one place.
 from __future__ import annotations
 
 import os
+import re
+import sys
+import types
 from pathlib import Path
 
 import nbformat
@@ -64,3 +67,45 @@ def has_image(cell) -> bool:
 def widget_views(cell) -> int:
     """How many ipywidgets views the cell displayed (a quiz shows one per bank)."""
     return sum("application/vnd.jupyter.widget-view+json" in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def execute_lesson(path: str | Path, *, timeout_s: int = 600):
+    """Execute a lesson with this checkout's ``course`` and ``grader`` first on the kernel's path.
+
+    The kernel starts in notebooks/, so without this it could import some installed copy instead of
+    the code under test.
+    """
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return execute_notebook(path, timeout_s=timeout_s, extra_env={"PYTHONPATH": python_path})
+
+
+def internal_links(path: str | Path) -> tuple[set[str], set[str]]:
+    """The ``](#anchor)`` links of a notebook's Markdown and the ``<a id=…>`` anchors it defines."""
+    nb = nbformat.read(path, as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
+    links = set(re.findall(r"\]\(#([^)]+)\)", markdown))
+    return links, anchors
+
+
+def run_setup_cell(path: str | Path, monkeypatch, *, in_colab: bool) -> list[str]:
+    """Run a notebook's first code cell as IPython would, recording shell commands instead of running them.
+
+    ``in_colab`` puts a fake ``google.colab`` module in ``sys.modules`` (what the cell checks).
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    nb = nbformat.read(path, as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code")
+    python = TransformerManager().transform_cell(source)  # "!pip ..." -> get_ipython().system(...)
+    commands: list[str] = []
+    shell = types.SimpleNamespace(system=commands.append)
+    if in_colab:
+        google = types.ModuleType("google")
+        google.colab = types.ModuleType("google.colab")
+        monkeypatch.setitem(sys.modules, "google", google)
+        monkeypatch.setitem(sys.modules, "google.colab", google.colab)
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(python, "setup-cell", "exec"), {"get_ipython": lambda: shell})
+    return commands

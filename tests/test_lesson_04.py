@@ -7,13 +7,12 @@ own with a fake ``google.colab`` module to check what it would install in Colab.
 from __future__ import annotations
 
 import re
-import sys
-import types
 
 import nbformat
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, execute_notebook, has_image, output_text, widget_views
+from notebook_exec import run_setup_cell as run_notebook_setup_cell
+from notebook_exec import ROOT, cells_tagged, execute_lesson, has_image, output_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "04_quantization_and_qlora.ipynb"
 
@@ -21,7 +20,7 @@ NOTEBOOK = ROOT / "notebooks" / "04_quantization_and_qlora.ipynb"
 @pytest.fixture(scope="module")
 def executed():
     """The notebook after a full smoke-mode run (repo root on PYTHONPATH so ``course`` imports)."""
-    return execute_notebook(NOTEBOOK, timeout_s=900, extra_env={"PYTHONPATH": str(ROOT)})
+    return execute_lesson(NOTEBOOK, timeout_s=900)
 
 
 def tagged_text(nb, tag: str) -> str:
@@ -58,24 +57,7 @@ def test_every_required_tag_is_present():
 # The Colab set-up cell, run with a fake google.colab
 # ---------------------------------------------------------------------------------------------
 def run_setup_cell(monkeypatch, *, colab: bool) -> list[str]:
-    """Execute the first code cell's source as IPython would and return the shell commands it ran."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    source = next(c.source for c in nb.cells if c.cell_type == "code")
-    python = TransformerManager().transform_cell(source)  # "!pip ..." -> get_ipython().system(...)
-    commands: list[str] = []
-    shell = types.SimpleNamespace(system=commands.append)
-    if colab:
-        google = types.ModuleType("google")
-        google_colab = types.ModuleType("google.colab")
-        google.colab = google_colab
-        monkeypatch.setitem(sys.modules, "google", google)
-        monkeypatch.setitem(sys.modules, "google.colab", google_colab)
-    else:
-        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(compile(python, "setup-cell", "exec"), {"get_ipython": lambda: shell})
-    return commands
+    return run_notebook_setup_cell(NOTEBOOK, monkeypatch, in_colab=colab)
 
 
 def test_setup_cell_in_colab_installs_peft_bitsandbytes_and_course_only(monkeypatch):

@@ -8,15 +8,13 @@ would silently teach something false, so the printed numbers are parsed and chec
 """
 from __future__ import annotations
 
-import os
 import re
-import sys
-import types
 
 import nbformat
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, execute_notebook, output_text, widget_views
+from notebook_exec import run_setup_cell as run_notebook_setup_cell
+from notebook_exec import ROOT, cells_tagged, execute_lesson, internal_links, output_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "05_adapters_in_production.ipynb"
 FLOAT = r"([0-9.]+(?:e[-+]?\d+)?)"
@@ -38,8 +36,7 @@ def tagged_text(nb, tag: str) -> str:
 @pytest.fixture(scope="module")
 def executed():
     """The notebook executed once in smoke mode, with this checkout's packages on the kernel's path."""
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return execute_notebook(NOTEBOOK, extra_env={"PYTHONPATH": path})
+    return execute_lesson(NOTEBOOK)
 
 
 # --- the committed file -----------------------------------------------------------------------
@@ -53,27 +50,12 @@ def test_committed_without_outputs_and_with_python3_kernel():
 
 
 def test_self_check_links_point_to_existing_anchors():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
-    links = set(re.findall(r"\]\(#([^)]+)\)", markdown))
+    links, anchors = internal_links(NOTEBOOK)
     assert links and links <= anchors, f"links without an anchor: {links - anchors}"
 
 
 def run_setup_cell(monkeypatch, in_colab: bool) -> list[str]:
-    """Execute the first code cell as IPython would, recording shell commands instead of running them."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    source = next(c.source for c in nb.cells if c.cell_type == "code")
-    commands: list[str] = []
-    shell = types.SimpleNamespace(system=commands.append)
-    if in_colab:
-        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    else:
-        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(TransformerManager().transform_cell(source), {"get_ipython": lambda: shell})
-    return commands
+    return run_notebook_setup_cell(NOTEBOOK, monkeypatch, in_colab=in_colab)
 
 
 def test_colab_setup_installs_course_deps_but_never_torch_or_ipywidgets(monkeypatch):
