@@ -146,6 +146,28 @@ def _rss_bytes() -> int | None:
         return None
 
 
+def _reset_rss_high_water_mark() -> bool:
+    """Reset the kernel's peak-RSS counter (Linux: writing 5 to /proc/self/clear_refs); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_high_water_bytes() -> int | None:
+    """The kernel's peak RSS since the last reset (``VmHWM`` in /proc/self/status), or None."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 @dataclass
 class PeakMemory:
     """Result of ``track_peak_memory``; fields are filled in when the ``with`` block exits.
@@ -153,7 +175,8 @@ class PeakMemory:
     ``method`` says what was measured: ``"cuda_max_allocated"`` (peak bytes allocated by torch on
     the GPU during the block — weights included, so compare runs that start from the same model
     state) or ``"rss_growth"`` (CPU: highest resident memory of the process during the block
-    minus its value at the start, sampled every few milliseconds — weights loaded before the
+    minus its value at the start, from the kernel's high-water mark on Linux and sampled every few
+    milliseconds elsewhere — weights loaded before the
     block are not counted, and allocator caching makes it approximate).
     """
 
@@ -172,8 +195,11 @@ def track_peak_memory(device: torch.device | str | None = None,
 
     On a CUDA ``device`` (default: CUDA when available) this is ``torch.cuda.max_memory_allocated``
     after resetting the peak counter. On the CPU it is the peak growth of the process's resident
-    memory, sampled by a background thread: ``resource.getrusage`` would only give the high-water
-    mark since the process started, which hides everything below an earlier, larger peak.
+    memory: on Linux the kernel's own high-water mark, reset at the start of the block, so even an
+    allocation freed between two samples is counted; elsewhere a background thread samples it
+    (``resource.getrusage`` would only give the high-water mark since the process started, which
+    hides everything below an earlier, larger peak). Nested blocks reset the kernel's counter, so
+    an outer block then relies on its samples for what came before the inner one.
     """
     device = torch.device(device) if device is not None else torch.device(
         "cuda" if torch.cuda.is_available() else "cpu")
@@ -198,6 +224,7 @@ def track_peak_memory(device: torch.device | str | None = None,
         return
     result.start_mb = start / MB
     peak = [start]
+    kernel_mark = _reset_rss_high_water_mark()
     stop = threading.Event()
 
     def sample() -> None:
@@ -215,5 +242,6 @@ def track_peak_memory(device: torch.device | str | None = None,
         stop.set()
         sampler.join()
         end = _rss_bytes()
-        peak[0] = max(peak[0], end or 0)
+        high_water = _rss_high_water_bytes() if kernel_mark else None
+        peak[0] = max(peak[0], end or 0, high_water or 0)
         result.peak_mb = (peak[0] - start) / MB
