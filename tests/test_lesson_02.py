@@ -167,3 +167,16 @@ def test_self_check_lists_and_scores_the_bank_questions(executed):
         assert f"[{qid}]" in text
     assert "day48-lora-qlora" in text
     assert widget_views(cells_tagged(executed, "self-check")[0]) == 1  # one quiz widget for the one bank
+
+
+def test_sweep_uses_rslora_and_the_scale_check_compares_both_multipliers(executed):
+    """The sweep's ranks must differ only in capacity: rsLoRA's α/√r with α = 2√8, against plain α = 2r."""
+    rows = html_rows(tagged_text(executed, "scale-check"))
+    rs_alpha = 2 * 8 ** 0.5
+    assert float(rows["r=16, α/√r (sweep)"][0]) == pytest.approx(rs_alpha / 16 ** 0.5, rel=1e-3)
+    assert float(rows["r=64, α/√r (sweep)"][0]) == pytest.approx(rs_alpha / 64 ** 0.5, rel=1e-3)
+    assert float(rows["r=64, α/r with α=2r"][0]) == pytest.approx(2.0)
+    for row in (row for row in rows.values() if row):  # header rows have no data cells
+        assert float(row[1]) > 0.0  # every run moved its adapter away from B = 0
+    text = tagged_text(executed, "scale-check")
+    assert re.search(r"At r=64, α = 2r moved ΔW \d+\.\d× as far as the rsLoRA multiplier did", text), text
