@@ -169,6 +169,12 @@ def test_qlora_vs_lora_table_and_chart(executed):
     assert qlora_mib < lora_mib
 
 
+def test_lora_and_qlora_start_from_the_same_adapters(executed):
+    """The comparison's prose says the 4-bit base is the only difference between LoRA and QLoRA."""
+    text = tagged_text(executed, "qlora-training")
+    assert "LoRA and QLoRA adapters start from identical A matrices: True" in text
+
+
 def test_self_check_lists_the_chosen_questions(executed):
     text = tagged_text(executed, "self-check")
     for qid in ["[q4]", "[q5]", "[q6]", "[q10]", "[q1]", "[c5]"]:
