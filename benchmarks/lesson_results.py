@@ -63,7 +63,7 @@ def html_table_to_markdown(html: str) -> str:
 #: the cells whose outputs are the lesson's results, per notebook (by tag)
 RESULT_TAGS = {
     "01": ["lora-params", "lora-train", "peft-parity", "merge-check", "latency-table"],
-    "02": ["rank-table", "rank-plot", "svd-table", "svd-plot", "choose-r"],
+    "02": ["rank-table", "rank-plot", "scale-check", "svd-table", "svd-plot", "choose-r"],
     "03": ["alpha-table", "alpha-plot", "alpha-lr-heatmap", "rule-of-thumb-table", "rslora-plot", "loss-curves"],
     "04": ["quant-error-table", "double-quant-bits", "memory-table", "memory-plot", "qlora-vs-lora-table", "qlora-vs-lora-plot"],
     "05": ["adapter-size-table", "reload-check", "multi-adapter-table", "memory-table"],
@@ -76,7 +76,8 @@ def _plain(cell) -> tuple[str, list[str]]:
     for out in cell.get("outputs", []):
         data = out.get("data", {})
         if out.get("output_type") == "stream":
-            parts.append(out.get("text", ""))
+            if out.get("name") != "stderr":  # warnings and progress bars are not results
+                parts.append(out.get("text", ""))
         elif "text/html" in data and "<table" in data["text/html"]:
             tables.append(html_table_to_markdown(data["text/html"]))
         elif "text/plain" in data and "image/png" not in data:
