@@ -59,6 +59,23 @@ def output_text(cell) -> str:
     return "\n".join(parts)
 
 
+#: A number as the lessons print it: sign, thousands commas, decimals, exponent.
+NUMBER = r"([-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?)"
+
+
+def number_after(text: str, label: str, *, regex: bool = False) -> float:
+    """The first number printed after ``label`` in ``text`` (a literal string, or a regex with ``regex``)."""
+    match = re.search((label if regex else re.escape(label)) + r"\s*" + NUMBER, text)
+    assert match, f"{label!r} not found in output:\n{text}"
+    return float(match.group(1).replace(",", ""))
+
+
+def errors(nb) -> list[str]:
+    """``ename: evalue`` of every error a cell showed (empty for a clean run)."""
+    return [f"{out.get('ename')}: {out.get('evalue')}" for cell in nb.cells for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"]
+
+
 def has_image(cell) -> bool:
     """Whether the cell displayed a PNG (a matplotlib figure)."""
     return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
@@ -132,3 +149,12 @@ def html_rows(text: str) -> dict[str, list[str]]:
         if header:
             rows[header.group(1).strip()] = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row)]
     return rows
+
+
+def findings(nb, tag: str) -> dict[str, dict]:
+    """The ``course.report.Findings`` numbers the one cell tagged ``tag`` displayed: name → mean, std, values…"""
+    from course.report import findings_from_outputs
+
+    items = findings_from_outputs(tagged_cell(nb, tag).get("outputs", []))
+    assert items, f"the cell tagged {tag!r} displayed no Findings"
+    return items

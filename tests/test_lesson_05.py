@@ -2,9 +2,11 @@
 
 Why these tests: the lesson promises that a saved adapter is small, reloads to identical outputs,
 merges into a plain model with the same outputs, that several adapters share one base model and
-switch per request, and that disabling them gives the base model back. Each of those is printed by
-a tagged cell; if PEFT changes behaviour (say, stops saving the classification head), the lesson
-would silently teach something false, so the printed numbers are parsed and checked here.
+switch per request, that each further task costs an adapter's memory, that disabling them gives
+the base model back, and that a QLoRA adapter merges exactly only into the dequantized weights. Each
+of those holds whatever the training budget, so it is checked on the smoke run; if PEFT changes
+behaviour (say, stops saving the classification head), the lesson would silently teach something
+false. The Trainer-versus-loop agreement needs real training: test_lesson_claims.py.
 """
 from __future__ import annotations
 
@@ -12,88 +14,91 @@ import re
 
 import pytest
 
-from notebook_exec import ROOT, execute_lesson, output_text, tagged_text, widget_views
+from notebook_exec import ROOT, cells_tagged, errors, execute_lesson, findings, has_image, number_after, output_text, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "05_adapters_in_production.ipynb"
-FLOAT = r"([0-9.]+(?:e[-+]?\d+)?)"
 
 
-def number_after(text: str, label: str) -> float:
-    """The first number printed after ``label`` (a literal string) in ``text``."""
-    match = re.search(re.escape(label) + r"\s*" + FLOAT, text)
-    assert match, f"{label!r} not found in output:\n{text}"
-    return float(match.group(1))
 
 
 @pytest.fixture(scope="module")
 def executed():
-    """The notebook executed once in smoke mode, with this checkout's packages on the kernel's path."""
     return execute_lesson(NOTEBOOK)
 
 
-# --- the executed lesson ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_no_cell_shows_an_error(executed):
+    assert not errors(executed)
+
+
+@pytest.mark.slow
+def test_trainer_and_course_loop_both_train(executed):
+    numbers = findings(executed, "trainer-vs-loop")
+    assert {"course loop (train_classifier)", "transformers Trainer"} <= set(numbers)
+
 
 @pytest.mark.slow
 def test_adapter_is_a_small_fraction_of_the_full_checkpoint(executed):
     text = tagged_text(executed, "adapter-size-table")
-    adapter_mb = number_after(text, "The adapter takes")
-    percent = number_after(text, "MB on disk,")
-    assert 0 < adapter_mb < 1.0  # 74,498 float32 parameters ≈ 0.28 MB plus config files
-    assert percent < 1.0
-    assert "LoRA adapter r=8 + head" in text
+    match = re.search(r"The adapter takes ([0-9.]+) MB on disk, ([0-9.]+)% of the full checkpoint's ([0-9.]+) MB", text)
+    assert match, text
+    adapter_mb, percent, full_mb = map(float, match.groups())
+    assert adapter_mb < 1 and percent < 1 and 80 < full_mb < 95
 
 
 @pytest.mark.slow
 def test_reloaded_adapter_gives_identical_predictions(executed):
     text = tagged_text(executed, "reload-check")
-    assert number_after(text, "max |reloaded - trained| logits over 128 test reviews:") < 1e-6
+    assert number_after(text, "logits over") >= 1
+    assert number_after(text, "test reviews:") < 1e-5
     assert "identical predictions: True" in text
-    # The fresh base had a different head, so the match proves the head came from the adapter.
-    assert number_after(text, "differs by") > 1e-3
 
 
 @pytest.mark.slow
 def test_merge_removes_lora_and_keeps_outputs(executed):
     text = tagged_text(executed, "merge-check")
     assert "LoRA layers before merging: 12; after: 0" in text
-    assert "merged model class: BertForSequenceClassification" in text
-    assert "Linear(in_features=384, out_features=384, bias=True)" in text
-    assert "parameters: merged 22,713,986 vs base 22,713,986" in text
-    assert number_after(text, "max |merged - unmerged| logits:") < 1e-5
-    assert "identical predictions: True" in text
+    assert "merged model class: BertMeanPoolingClassifier" in text
+    assert number_after(text, "max |merged - unmerged| logits:") < 1e-4
 
 
 @pytest.mark.slow
-def test_multi_adapter_table_has_a_row_per_adapter_and_the_disabled_base(executed):
-    text = tagged_text(executed, "multi-adapter-table")
-    for row in ("sentiment", "topic", "none (disable_adapter)"):
-        assert row in text
-    assert "sentiment test accuracy" in text and "topic test accuracy" in text
-    # Even the smoke run's few steps teach the keyword-defined topic task something.
-    topic_row = re.search(r"\ntopic\s+" + FLOAT + r"\s+" + FLOAT, text)
-    assert topic_row, text
-    assert float(topic_row.group(2)) > 0.6
+def test_multi_adapter_table_has_each_adapter_on_each_task(executed):
+    numbers = findings(executed, "multi-adapter-table")
+    for adapter in ("sentiment", "topic", "none (disable_adapter)"):
+        for task in ("sentiment", "topic"):
+            assert f"{adapter} adapter on {task}" in numbers
 
 
 @pytest.mark.slow
 def test_disabling_adapters_gives_back_the_base_model(executed):
     text = tagged_text(executed, "disable-check")
-    assert number_after(text, "adapters disabled vs plain base model: max |Δ logits| =") < 1e-6
-    assert number_after(text, "adapter enabled again vs trained sentiment model: max |Δ logits| =") < 1e-6
+    assert number_after(text, "adapters disabled vs plain base model: max |Δ logits| =") < 1e-5
+    assert number_after(text, "adapter enabled again vs trained sentiment model: max |Δ logits| =") < 1e-5
 
 
 @pytest.mark.slow
-def test_memory_table_one_base_with_two_adapters_is_about_half_of_two_models(executed):
-    text = tagged_text(executed, "memory-table")
-    shared = number_after(text, "Serving both tasks from one base takes")
-    two_models = number_after(text, "MB instead of")
-    assert shared < 0.55 * two_models
-    assert "two fully fine-tuned models" in text
+def test_each_further_task_costs_an_adapter_not_a_model(executed):
+    assert has_image(cells_tagged(executed, "memory-table")[0])
+    numbers = findings(executed, "memory-table")
+    per_adapter = numbers["each further adapter (measured increments)"]
+    # r=8 on query/value (73,728 weights) plus the head (770), float32
+    assert per_adapter["low"] == pytest.approx(per_adapter["high"]) == pytest.approx((73_728 + 770) * 4 / 2**20, rel=0.01)
+    assert numbers["one base + 8 adapters"]["mean"] < numbers["8 separate fine-tuned models"]["mean"] / 7
+
+
+@pytest.mark.slow
+def test_only_dequantize_then_merge_reproduces_the_qlora_model(executed):
+    numbers = findings(executed, "qlora-merge-check")
+    assert numbers["dequantized, then merged (float32)"]["mean"] < 1e-4
+    assert numbers["merged into the original float32 weights"]["mean"] > 100 * numbers["dequantized, then merged (float32)"]["mean"]
+    assert numbers["merged back into 4 bits (peft merge_and_unload)"]["mean"] > 100 * numbers["dequantized, then merged (float32)"]["mean"]
 
 
 @pytest.mark.slow
 def test_self_check_shows_the_chosen_questions(executed):
-    text = output_text([c for c in executed.cells if c.cell_type == "code"][-1])
-    assert "day48-lora-qlora" in text and "[q8]" in text
-    assert "ibm-peft-graded-quiz" in text and "[q4]" in text
-    assert widget_views([c for c in executed.cells if c.cell_type == "code"][-1]) == 2
+    cell = cells_tagged(executed, "self-check")[0]
+    text = output_text(cell)
+    assert "day48-lora-qlora" in text and "ibm-peft-graded-quiz" in text
+    assert "[q8]" in text and "[q4]" in text
+    assert widget_views(cell) == 2
