@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .errors import UserError
 from .gradebook import Gradebook
 from .models import Bank
 from .models.questions import CodeQuestion
-from .reports import GradesWriter, done_rows, feedback_html, feedback_markdown, grade_columns, safe_name
+from .reports import (GradesWriter, append_run_metadata, done_rows, feedback_html, feedback_markdown, grade_columns,
+                      safe_name)
 from .sandbox import SandboxPool
-from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_question
+from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_chunks, student_chunks
+from .sandbox.layers import ESSENTIAL, missing_essential
 from .scoring import ProbeOutcome, QuizResult, score_answers
 from .submissions import Submission, expand_submissions, read_submission
 
@@ -56,35 +58,16 @@ def _sha256(path: Path) -> str:
         return ""
 
 
-def code_for(question: CodeQuestion, answers: dict[str, str]) -> str | None:
-    """The code the sandbox runs for ``question``: required answers first, then its own (None if unanswered)."""
-    own = answers.get(question.id)
-    if not isinstance(own, str) or not own.strip():
-        return None
-    return "\n\n".join([answers[r] for r in question.requires if isinstance(answers.get(r), str)] + [own])
-
-
-def _hidden_paths(bank_path: Path | None, out_dir: Path, files: list[Path], keep: list[Path]) -> list[str]:
-    """Folders (or single files, when a folder holds the libraries we need) the sandbox must not see."""
-    keep = [p.resolve() for p in keep]
-    hide: set[str] = {str(out_dir.resolve())}
-    for path in ([bank_path] if bank_path else []) + list(files):
-        path = path.resolve()
-        folder = path.parent
-        if any(k == folder or folder in k.parents for k in keep):
-            hide.add(str(path))
-        else:
-            hide.add(str(folder))
-    return sorted(hide)
-
-
 def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str | Path, reveal_key: bool = True,
                       progress: bool = True, jobs: int | None = None, resume: bool = False,
-                      bank_path: str | Path | None = None) -> GradeRun:
+                      bank_path: str | Path | None = None, unsafe_sandbox: bool = False) -> GradeRun:
     """Score every submission, writing ``grades.csv``, ``feedback/<student>.md|.html`` and ``gradebook.sqlite``.
 
     ``jobs`` submissions are graded at once (default: the machine's cores). A broken, empty or
     hostile file gets a row with the points it earned and the reason; it never stops the run.
+    Code questions run only when the sandbox has every essential isolation layer
+    (:data:`grader.sandbox.layers.ESSENTIAL`; ``python -m grader doctor`` lists them), unless
+    ``unsafe_sandbox``; either way ``grades.meta.json`` records what the sandbox had.
     """
     out_dir = Path(out_dir)
     (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
@@ -101,18 +84,21 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     writer = GradesWriter(out_dir, bank, append=resume)
     gradebook = Gradebook(out_dir / "gradebook.sqlite")
     used_names: set[str] = set()
-    keep = [Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[1]]
-    pool = SandboxPool(hide_paths=[]) if code_questions and todo else None
+    pool = SandboxPool() if code_questions and todo else None
+    require: tuple[str, ...] = ()
     try:
+        sandbox = None
         if pool is not None:
-            keep.append(pool.scratch.parent)
-            pool.hide_paths = _hidden_paths(Path(bank_path) if bank_path else None, out_dir, files, keep)
             pool.start()
-            references = compute_references(_with_requirements(code_questions, bank), pool)
+            sandbox = _check_isolation(pool, unsafe_sandbox)
+            require = () if unsafe_sandbox else ESSENTIAL
+            references = compute_references(code_questions, pool, require=require)
+        append_run_metadata(out_dir, bank=bank, bank_path=bank_path, submissions=len(todo), sandbox=sandbox,
+                            append=resume)
 
         def work(item: tuple[Path, str]) -> _Graded:
             path, sha = item
-            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, reveal_key)
+            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, reveal_key, require)
 
         with ThreadPoolExecutor(max_workers=jobs) as executor:
             futures = [executor.submit(work, item) for item in todo]
@@ -130,23 +116,22 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     return run
 
 
-def _with_requirements(questions: list[CodeQuestion], bank: Bank) -> list[CodeQuestion]:
-    """Questions whose ``reference`` already includes the references they require (for the reference run)."""
-    from .errors import UserError
-
-    by_id = {q.id: q for q in questions}
-    out = []
-    for question in questions:
-        missing = [r for r in question.requires if r not in by_id]
-        if missing:
-            raise UserError(f"code question '{question.id}' requires unknown code question(s): {', '.join(missing)}")
-        reference = "\n\n".join([by_id[r].reference for r in question.requires] + [question.reference])
-        out.append(question.model_copy(update={"reference": reference}))
-    return out
+def _check_isolation(pool: SandboxPool, unsafe: bool) -> dict:
+    """Which layers an empty sandbox has here; refuse (UserError) when an essential one is missing, unless ``unsafe``."""
+    probe = pool.isolation()
+    missing = missing_essential(probe.layers)
+    if missing and not unsafe:
+        raise UserError("the sandbox for code questions lacks essential isolation layer(s): " + ", ".join(missing)
+                        + ". Run `python -m grader doctor` to see what each means; grade on a machine that has them"
+                        " (root, or user namespaces and a delegated cgroup), or pass --unsafe-sandbox to grade anyway"
+                        " (recorded in grades.meta.json)")
+    return {"layers": probe.layers, "identity_example": probe.identity, "missing_essential": missing,
+            "unsafe_sandbox": bool(unsafe)}
 
 
 def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_questions: list[CodeQuestion],
-               references: ReferenceValues, pool: SandboxPool | None, reveal_key: bool) -> _Graded:
+               references: ReferenceValues, pool: SandboxPool | None, reveal_key: bool,
+               require: tuple[str, ...]) -> _Graded:
     """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
     submission = Submission(path=path, student=path.stem)
     try:
@@ -155,12 +140,14 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
             return _Graded(submission, sha, None, submission.problems[-1])
         outcomes: dict[str, dict[str, ProbeOutcome]] = {}
         for question in code_questions:
-            code = code_for(question, submission.answers)
-            if code is None:
+            chunks = student_chunks(question, submission.answers)
+            if chunks is None:
                 outcomes[question.id] = {p.id: ProbeOutcome(False, "no answer") for p in question.checks}
                 submission.problems.append(f"{question.id}: no `# answer: {question.id}` cell (or it is empty)")
                 continue
-            sandbox_run = run_question(pool, question, code)
+            sandbox_run = run_chunks(pool, question, chunks, require=require)
+            if sandbox_run.crashed and sandbox_run.crashed.startswith("the sandbox refused"):
+                raise RuntimeError(sandbox_run.crashed)  # not the student's fault: no row of points, exit 1
             outcomes[question.id], note = probe_outcomes(question, references.values[question.id], sandbox_run)
             if note:
                 submission.problems.append(f"{question.id}: {note}")

@@ -6,9 +6,14 @@ and ``--resume`` can skip it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
+import json
+import platform
 import re
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .errors import UserError
 from .models import Bank
@@ -74,6 +79,41 @@ class GradesWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+META_NAME = "grades.meta.json"
+"""Beside grades.csv: one record per grading run (what was graded, by which version, and the sandbox it had)."""
+
+
+def append_run_metadata(out_dir: Path, *, bank: Bank, bank_path: str | Path | None, submissions: int,
+                        sandbox: dict[str, Any] | None, append: bool) -> Path:
+    """Add this run's record to ``DIR/grades.meta.json`` (a fresh file unless ``append``, as for grades.csv).
+
+    ``sandbox`` is None when no code ran; otherwise which isolation layers held, which essential
+    ones were missing and whether ``--unsafe-sandbox`` allowed that.
+    """
+    from . import __version__
+
+    path = out_dir / META_NAME
+    runs: list = []
+    if append and path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+            runs = previous.get("runs", []) if isinstance(previous, dict) else []
+        except (OSError, ValueError):
+            runs = []
+    digest = ""
+    if bank_path is not None:
+        try:
+            digest = hashlib.sha256(Path(bank_path).read_bytes()).hexdigest()
+        except OSError:
+            pass
+    runs.append({"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "grader_version": __version__,
+                 "python": platform.python_version(), "platform": platform.platform(),
+                 "bank_id": bank.id, "bank_file": str(bank_path) if bank_path is not None else None,
+                 "bank_sha256": digest, "submissions": submissions, "sandbox": sandbox})
+    path.write_text(json.dumps({"runs": runs}, indent=1) + "\n", encoding="utf-8")
+    return path
 
 
 def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,

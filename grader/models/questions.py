@@ -393,6 +393,11 @@ class Probe(StrictModel):
     """What the student should look at when this probe fails."""
     tolerance: float = Field(1e-6, ge=0)
     """Absolute tolerance for numbers and tensors."""
+    compare: Literal["value", "type"] = "value"
+    """``value``: the values must match (numbers within ``tolerance``); ``type``: only the value's exact
+    type counts (``int``, ``float``, ``str``, ``list``, ``tensor``…; a subclass is never its base).
+    Use ``type`` for "returns an int" rather than ``type(x).__name__`` in ``expr``, which runs in the
+    student's process and can be faked there."""
 
 
 class CodeQuestion(QuestionBase):
