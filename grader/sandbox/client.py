@@ -36,7 +36,9 @@ class SandboxRun:
     values: dict[str, Any] = field(default_factory=dict)
     """Probe id → encoded value (plain data, checked by grader.sandbox.decode) for probes that returned."""
     errors: dict[str, str] = field(default_factory=dict)
-    """Probe id → why the probe has no value (the exception it raised, or a malformed record)."""
+    """Probe id → the exception the probe raised."""
+    malformed: dict[str, str] = field(default_factory=dict)
+    """Probe id → why the value the sandbox sent for it was refused (grader.sandbox.decode)."""
     code_error: str | None = None
     """The exception the code raised while it ran (definitions made before it stay)."""
     code_error_at: tuple[str, int] | None = None
@@ -85,7 +87,7 @@ def parse_output(header: dict, raw: bytes, printed: bytes | None = None,
         run.crashed = f"the sandbox failed to start ({str(header['monitor_error'])[:300]})"
         return run
     records = decode_records(raw, probe_ids)
-    run.values, run.errors = records.values, records.errors
+    run.values, run.errors, run.malformed = records.values, records.errors, records.malformed
     run.code_error, run.code_error_at, run.setup_error = records.code_error, records.code_error_at, records.setup_error
     cgroup = header.get("cgroup") if isinstance(header.get("cgroup"), dict) else {}
     run.layers = {**records.layers, **{k: v for k, v in cgroup.items() if isinstance(v, bool)}}

@@ -124,6 +124,9 @@ class Records:
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    """Probe id → the exception the probe raised (as the harness wrote it)."""
+    malformed: dict[str, str] = field(default_factory=dict)
+    """Probe id → why the value sent for it was refused."""
     code_error: str | None = None
     code_error_at: tuple[str, int] | None = None
     """(chunk file name, line) of the code error, when the harness could tell."""
@@ -155,13 +158,14 @@ def decode_records(raw: bytes, probe_ids: frozenset[str] | None = None) -> Recor
             continue
         probe, event = record.get("probe"), record.get("event")
         if type(probe) is str:
-            if (probe_ids is not None and probe not in probe_ids) or probe in out.values or probe in out.errors:
+            if (probe_ids is not None and probe not in probe_ids) or probe in out.values or probe in out.errors \
+                    or probe in out.malformed:
                 continue
             if "value" in record:
                 try:
                     out.values[probe] = check_value(record["value"])
                 except Malformed as exc:
-                    out.errors[probe] = f"the sandbox sent a malformed value for this check ({exc})"
+                    out.malformed[probe] = str(exc)[:MAX_TEXT]
             else:
                 out.errors[probe] = _text(record.get("error"))
         elif event == "isolation" and not out.layers and type(record.get("layers")) is dict:

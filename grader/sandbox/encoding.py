@@ -28,7 +28,7 @@ MAX_STR = 1_000_000
 MAX_INT_BITS = 4096
 _type, _len, _isfinite, _repr = type, len, math.isfinite, repr
 _list_iter, _tuple_iter, _dict_items = list.__iter__, tuple.__iter__, dict.items
-_QUALNAME = type.__dict__["__qualname__"].__get__
+_NAME = type.__dict__["__name__"].__get__
 _BUILTIN_BASES = (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 _api: dict[str, Any] = {}
 
@@ -53,7 +53,7 @@ def capture_library_functions() -> None:
 
 
 def _name(kind: type) -> str:
-    name = _QUALNAME(kind)  # the type's own name slot: a metaclass property cannot change it
+    name = _NAME(kind)  # the type's own name slot: a metaclass property cannot change it
     base = next((b.__name__ for b in _BUILTIN_BASES if issubclass(kind, b)), None)
     if base is None and "torch" in _api and issubclass(kind, _api["torch"]["tensor_types"][0]):
         base = "torch.Tensor"

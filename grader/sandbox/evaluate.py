@@ -106,6 +106,9 @@ def check_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
         for probe in question.checks:
             if probe.id in run.errors:
                 problems.append(ReferenceProblem(question.id, f"probe {probe.id} raised {run.errors[probe.id]}", probe.id))
+            elif probe.id in run.malformed:
+                problems.append(ReferenceProblem(question.id, f"probe {probe.id}: malformed value ({run.malformed[probe.id]})",
+                                                 probe.id))
             elif probe.id not in run.values and not (run.timed_out or run.crashed):
                 problems.append(ReferenceProblem(question.id, f"probe {probe.id} returned nothing", probe.id))
         values[question.id] = dict(run.values)
@@ -134,6 +137,8 @@ def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: Sandb
             outcomes[probe.id] = ProbeOutcome(ok, why)
         elif probe.id in run.errors:
             outcomes[probe.id] = ProbeOutcome(False, f"raised {run.errors[probe.id]}")
+        elif probe.id in run.malformed:
+            outcomes[probe.id] = ProbeOutcome(False, f"the sandbox sent a malformed value ({run.malformed[probe.id]})")
         elif run.timed_out:
             outcomes[probe.id] = ProbeOutcome(False, f"not run: the {question.timeout_s:g} s time limit was reached")
         else:
