@@ -30,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("validate", help="check bank files (schema, keys, code_output snippets)")
+    p = sub.add_parser("validate", help="check bank files (schema, keys; runs snippets and references in the sandbox)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="bank files or folders of them")
-    p.add_argument("--no-run", action="store_true", help="do not run code_output snippets")
+    p.add_argument("--no-run", action="store_true", help="do not run code_output snippets or code references")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
 
     p = sub.add_parser("grade", help="grade answer files and notebooks; writes grades.csv and feedback")
@@ -74,6 +74,9 @@ def _validate(args: argparse.Namespace) -> int:
         raise UserError(f"no .yaml bank files under {', '.join(args.paths)}")
     for issue in report.issues:
         print(issue, file=sys.stderr)
+    if report.sandbox_missing:
+        print("note: author code ran in a sandbox without " + ", ".join(report.sandbox_missing)
+              + " (see `python -m grader doctor`)", file=sys.stderr)
     if not args.quiet:
         failed = {i.path for i in report.issues}
         for path, count in report.question_counts.items():

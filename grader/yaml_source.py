@@ -12,6 +12,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import BankError
@@ -24,6 +25,13 @@ class SourceMap:
     """Positions of the nodes of one YAML document, looked up by path."""
 
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    block_starts: dict[Path_, int] = field(default_factory=dict)
+    """Path → the file line where a block scalar's (``|`` or ``>``) first line of text stands."""
+
+    def text_line(self, loc: Path_, line: int) -> int | None:
+        """The file line of line ``line`` (1-based) of the block scalar at ``loc`` (None if it is not one)."""
+        start = self.block_starts.get(tuple(loc))
+        return None if start is None else start + line - 1
 
     def locate(self, loc: Path_) -> tuple[int | None, int | None, Path_]:
         """The position of the deepest existing node on ``loc`` and the part of ``loc`` it covers.
@@ -38,7 +46,7 @@ class SourceMap:
         return None, None, ()
 
 
-def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]]) -> Any:
+def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]], blocks: dict[Path_, int]) -> Any:
     """Convert ruamel's round-trip nodes to plain data, recording each child's position."""
     if isinstance(node, CommentedMap):
         out = {}
@@ -48,7 +56,12 @@ def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]]) -> A
             except (KeyError, TypeError):
                 line, col = node.lc.line, node.lc.col
             positions[path + (key,)] = (line + 1, col + 1)
-            out[key] = _plain(value, path + (key,), positions)
+            if isinstance(value, (LiteralScalarString, FoldedScalarString)):
+                try:
+                    blocks[path + (key,)] = node.lc.value(key)[0] + 2  # the line after the `|`
+                except (KeyError, TypeError):
+                    pass
+            out[key] = _plain(value, path + (key,), positions, blocks)
         return out
     if isinstance(node, CommentedSeq):
         out_list = []
@@ -58,7 +71,7 @@ def _plain(node: Any, path: Path_, positions: dict[Path_, tuple[int, int]]) -> A
             except (KeyError, TypeError):
                 line, col = node.lc.line, node.lc.col
             positions[path + (index,)] = (line + 1, col + 1)
-            out_list.append(_plain(value, path + (index,), positions))
+            out_list.append(_plain(value, path + (index,), positions, blocks))
         return out_list
     if isinstance(node, str):
         return str(node)  # drop ruamel's scalar-string subclasses (folded/literal markers)
@@ -91,7 +104,8 @@ def parse_yaml_text(text: str, path: str) -> tuple[Any, SourceMap]:
     except YAMLError as exc:
         raise BankError.single(path, f"YAML error: {exc}") from None
     positions: dict[Path_, tuple[int, int]] = {(): (1, 1)}
-    return _plain(document, (), positions), SourceMap(positions)
+    blocks: dict[Path_, int] = {}
+    return _plain(document, (), positions, blocks), SourceMap(positions, blocks)
 
 
 def read_text(path: Path) -> str:

@@ -166,7 +166,7 @@ def _cleanup(box: cgroups.Sandbox | None, identity: identity_module.Identity | N
 
 
 def _collect(streams: dict[int, int], deadline: float) -> tuple[dict[int, bytes], bool, dict[int, bool]]:
-    """Read every stream until each reaches EOF or the deadline; keep at most its limit of bytes."""
+    """Read every stream until each reaches EOF, one goes over its limit of bytes, or the deadline passes."""
     chunks: dict[int, list[bytes]] = {fd: [] for fd in streams}
     sizes = {fd: 0 for fd in streams}
     truncated = {fd: False for fd in streams}
@@ -188,10 +188,12 @@ def _collect(streams: dict[int, int], deadline: float) -> tuple[dict[int, bytes]
                     open_fds.discard(fd)
                     continue
                 room = streams[fd] - sizes[fd]
-                if room > 0:
-                    chunks[fd].append(chunk[:room])
-                truncated[fd] = truncated[fd] or len(chunk) > room
+                chunks[fd].append(chunk[:max(room, 0)])
                 sizes[fd] += len(chunk)
+                if len(chunk) > room:  # over its limit: stop reading now, the sandbox is killed next
+                    truncated[fd] = True
+                    open_fds.clear()
+                    break
     for fd in streams:
         os.close(fd)
     return {fd: b"".join(parts) for fd, parts in chunks.items()}, timed_out, truncated
