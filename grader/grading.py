@@ -9,7 +9,6 @@ probe data. Submissions are graded ``jobs`` at a time; each finished one is writ
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -27,7 +26,9 @@ from .sandbox import SandboxPool
 from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_chunks, student_chunks
 from .sandbox.layers import ESSENTIAL, missing_essential
 from .scoring import ProbeOutcome, QuizResult, score_answers
-from .submissions import Submission, expand_submissions, read_submission
+from .submissions import Submission, expand_submissions
+from .submissions.limits import file_sha256
+from .submissions.worker import ParserPool
 
 
 @dataclass
@@ -51,13 +52,6 @@ class _Graded:
     internal_error: bool = False
 
 
-def _sha256(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str | Path, reveal_key: bool = True,
                       progress: bool = True, jobs: int | None = None, resume: bool = False,
                       bank_path: str | Path | None = None, unsafe_sandbox: bool = False) -> GradeRun:
@@ -75,7 +69,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     files = expand_submissions(submissions)
     run = GradeRun(out_dir)
     done = done_rows(out_dir / "grades.csv", grade_columns(bank)) if resume else set()
-    todo = [(path, _sha256(path)) for path in files]
+    todo = [(path, file_sha256(path)) for path in files]
     todo = [(path, sha) for path, sha in todo if (str(path), sha) not in done]
     run.skipped = len(files) - len(todo)
     code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
@@ -85,6 +79,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     gradebook = Gradebook(out_dir / "gradebook.sqlite")
     used_names: set[str] = set()
     pool = SandboxPool() if code_questions and todo else None
+    parser = ParserPool(jobs)
     require: tuple[str, ...] = ()
     try:
         sandbox = None
@@ -98,7 +93,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
 
         def work(item: tuple[Path, str]) -> _Graded:
             path, sha = item
-            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, reveal_key, require)
+            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, parser, reveal_key, require)
 
         with ThreadPoolExecutor(max_workers=jobs) as executor:
             futures = [executor.submit(work, item) for item in todo]
@@ -111,6 +106,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     finally:
         writer.close()
         gradebook.close()
+        parser.close()
         if pool is not None:
             pool.close()
     return run
@@ -130,12 +126,12 @@ def _check_isolation(pool: SandboxPool, unsafe: bool) -> dict:
 
 
 def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_questions: list[CodeQuestion],
-               references: ReferenceValues, pool: SandboxPool | None, reveal_key: bool,
+               references: ReferenceValues, pool: SandboxPool | None, parser: ParserPool, reveal_key: bool,
                require: tuple[str, ...]) -> _Graded:
     """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
     submission = Submission(path=path, student=path.stem)
     try:
-        submission = read_submission(path, code_question_ids=code_ids)
+        submission = parser.read(path, code_ids)
         if submission.unreadable:
             return _Graded(submission, sha, None, submission.problems[-1])
         outcomes: dict[str, dict[str, ProbeOutcome]] = {}

@@ -26,7 +26,11 @@ class Submission:
 
 
 def read_submission(path: str | Path, *, code_question_ids: frozenset[str] = frozenset()) -> Submission:
-    """Read ``path`` by its suffix. ``code_question_ids`` tells the notebook reader which cells are code."""
+    """Read ``path`` by its suffix. ``code_question_ids`` tells the notebook reader which cells are code.
+
+    Parses in this process, with the limits of :mod:`.limits`; ``grade`` reads through
+    :class:`.worker.ParserPool` instead, which adds a memory cap and a deadline.
+    """
     from .answer_file import read_answer_file
     from .notebook import read_notebook
 
@@ -39,13 +43,15 @@ def read_submission(path: str | Path, *, code_question_ids: frozenset[str] = fro
 def expand_submissions(paths: list[str | Path]) -> list[Path]:
     """Files and folders → the submission files they hold (sorted; folders searched recursively).
 
-    Jupyter's checkpoint folders are skipped: they are stale copies, not submissions.
+    Jupyter's checkpoint folders are skipped: they are stale copies, not submissions. Links, pipes
+    and devices with a submission's name are listed (each gets a row saying it was not read), and
+    links to folders are never followed.
     """
     out: list[Path] = []
     for item in map(Path, paths):
-        if item.is_dir():
-            out.extend(sorted(p for p in item.rglob("*") if p.is_file() and p.suffix in SUBMISSION_SUFFIXES
-                              and ".ipynb_checkpoints" not in p.parts))
+        if item.is_dir() and not item.is_symlink():
+            out.extend(sorted(p for p in item.rglob("*") if p.suffix in SUBMISSION_SUFFIXES
+                              and (p.is_symlink() or not p.is_dir()) and ".ipynb_checkpoints" not in p.parts))
         else:
             out.append(item)
     return out
