@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .errors import BankError, BankIssue
 from .loader import bank_files, parse_bank_located
+from .loader import format_loc
 from .models import Bank
-from .models.questions import CodeOutputQuestion, CodeQuestion
+from .models.questions import CodeOutputQuestion, CodeQuestion, FreeResponseQuestion, TextQuestion
 from .sandbox import SandboxPool
 from .sandbox.layers import missing_essential
+from .scoring.patterns import backtracking_example
 from .snippets import check_code_outputs, check_code_references
 from .yaml_source import SourceMap, read_text
 
@@ -50,10 +52,32 @@ def validate_paths(*, paths: list[str | Path], run_snippets: bool = True) -> Val
                                            f"bank id '{bank.id}' is already used by {owner[bank.id]}"))
         owner.setdefault(bank.id, path)
         report.question_counts[str(path)] = len(bank.questions)
+        report.issues.extend(check_patterns(bank, source, str(path)))
         loaded.append((path, bank, source))
     if run_snippets:
         _run_author_code(loaded, report)
     return report
+
+
+def check_patterns(bank: Bank, source: SourceMap, path: str) -> list[BankIssue]:
+    """One issue per regular expression that backtracks catastrophically on some input, as students' answers run it."""
+    issues = []
+    for index, question in enumerate(bank.questions):
+        places: list[tuple[tuple, str, bool, bool]] = []
+        if isinstance(question, TextQuestion):
+            places += [(("questions", index, "patterns", i), p, not question.case_sensitive, True)
+                       for i, p in enumerate(question.patterns)]
+        if isinstance(question, FreeResponseQuestion):
+            places += [(("questions", index, "concepts", c, "patterns", i), p, True, False)
+                       for c, concept in enumerate(question.concepts) for i, p in enumerate(concept.patterns)]
+        for loc, pattern, ignore_case, whole in places:
+            example = backtracking_example(pattern, ignore_case=ignore_case, whole=whole)
+            if example is not None:
+                line, column, _ = source.locate(loc)
+                issues.append(BankIssue(path, line, column, format_loc(loc),
+                                        f"the pattern {pattern!r} backtracks catastrophically (on {example} it ran past "
+                                        "the time limit); avoid nested repeats such as (a+)+ or (\\w+)*"))
+    return issues
 
 
 def _run_author_code(loaded: list[tuple[Path, Bank, SourceMap]], report: ValidationReport) -> None:

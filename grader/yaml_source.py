@@ -3,6 +3,11 @@
 Validation happens on plain Python data (dicts, lists, scalars); the positions live in a separate
 map from *paths* (tuples of keys and indices, the same shape as pydantic's error ``loc``) to 1-based
 ``(line, column)``. Keeping the two apart means the models never see ``__line__`` keys.
+
+Parsing is bounded, so a pathological bank is a located error in bounded time and memory, never a
+traceback or minutes of CPU: at most ``MAX_BYTES`` of text, ``MAX_DEPTH`` levels of nesting,
+``MAX_NODES`` nodes counting every expansion of an alias (an alias bomb of a few lines would expand
+to billions), and integers of at most ``MAX_INT_DIGITS`` digits.
 """
 from __future__ import annotations
 
@@ -10,14 +15,77 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re
+
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, ScalarEvent
+from ruamel.yaml.nodes import MappingNode, SequenceNode
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from .errors import BankError
 
 Path_ = tuple[Any, ...]
+MAX_BYTES = 2_000_000
+MAX_DEPTH = 50
+MAX_NODES = 100_000
+MAX_INT_DIGITS = 100
+_INTEGER = re.compile(r"^[-+]?(?:0[xo])?[0-9a-fA-F_]+$")
+
+
+class _LimitError(MarkedYAMLError):
+    """A limit of this module was hit at a position in the file."""
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, counting nodes (aliases by the size they expand to) and refusing huge integers."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self._nodes = 0
+        self._sizes: dict[int, int] = {}
+
+    def _size(self, node: Any) -> int:
+        """Nodes under ``node``, aliases expanded (memoised: a bomb's layers are measured once each)."""
+        if id(node) in self._sizes:
+            return self._sizes[id(node)]
+        total, stack = 0, [node]
+        while stack:
+            item = stack.pop()
+            if id(item) in self._sizes and item is not node:
+                total += self._sizes[id(item)]
+                continue
+            total += 1
+            if isinstance(item, SequenceNode):
+                stack.extend(item.value)
+            elif isinstance(item, MappingNode):
+                stack.extend(part for pair in item.value for part in pair)
+            if total > MAX_NODES:
+                break
+        self._sizes[id(node)] = total
+        return total
+
+    def _spend(self, count: int, mark: Any, what: str) -> None:
+        self._nodes += count
+        if self._nodes > MAX_NODES:
+            raise _LimitError(None, None, f"the bank holds more than {MAX_NODES:,} nodes{what}", mark)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            anchored = self.anchors.get(event.anchor)
+            if anchored is not None:
+                self._spend(self._size(anchored), event.start_mark,
+                            f" once its aliases are expanded (*{event.anchor} repeats {self._size(anchored):,})")
+        else:
+            self._spend(1, event.start_mark, "")
+            if isinstance(event, ScalarEvent) and event.style is None and len(event.value) > MAX_INT_DIGITS \
+                    and _INTEGER.match(event.value):
+                raise _LimitError(None, None, f"an integer with {len(event.value):,} digits; at most {MAX_INT_DIGITS}",
+                                  event.start_mark)
+        return super().compose_node(parent, index)
 
 
 @dataclass
@@ -89,10 +157,20 @@ def parse_yaml_text(text: str, path: str) -> tuple[Any, SourceMap]:
 
     Syntax errors and duplicate keys become a :class:`BankError` at the line ruamel reports.
     """
+    if len(text) > MAX_BYTES:
+        raise BankError.single(path, f"the file has {len(text):,} characters, more than the {MAX_BYTES:,} a bank may have",
+                               line=1)
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.max_depth = MAX_DEPTH
+    yaml.Composer = _BoundedComposer
     try:
         document = yaml.load(text)
+    except (_LimitError, MaxDepthExceededError) as exc:
+        mark = exc.problem_mark
+        problem = exc.problem if isinstance(exc, _LimitError) else f"the bank is nested more than {MAX_DEPTH} levels deep"
+        raise BankError.single(path, problem, line=mark.line + 1 if mark else 1,
+                               column=mark.column + 1 if mark else None) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or "invalid YAML").strip()
@@ -102,7 +180,11 @@ def parse_yaml_text(text: str, path: str) -> tuple[Any, SourceMap]:
         column = mark.column + 1 if mark is not None else None
         raise BankError.single(path, f"YAML syntax error: {problem}", line=line, column=column) from None
     except YAMLError as exc:
-        raise BankError.single(path, f"YAML error: {exc}") from None
+        raise BankError.single(path, f"YAML error: {str(exc)[:300]}", line=1) from None
+    except RecursionError:
+        raise BankError.single(path, "YAML error: the file is nested too deeply", line=1) from None
+    except ValueError as exc:  # a value ruamel could not convert (e.g. a date out of range)
+        raise BankError.single(path, f"YAML error: {str(exc)[:200]}", line=1) from None
     positions: dict[Path_, tuple[int, int]] = {(): (1, 1)}
     blocks: dict[Path_, int] = {}
     return _plain(document, (), positions, blocks), SourceMap(positions, blocks)
@@ -111,6 +193,9 @@ def parse_yaml_text(text: str, path: str) -> tuple[Any, SourceMap]:
 def read_text(path: Path) -> str:
     """Read a bank file as UTF-8, turning undecodable bytes into a located error."""
     try:
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise BankError.single(path, f"the file is {path.stat().st_size:,} bytes, more than the {MAX_BYTES:,} a bank "
+                                   "may have", line=1)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise BankError.single(path, "no such file") from None

@@ -5,9 +5,9 @@ validators (not whole-model validators) so that their errors point at one key of
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Union
 
+import regex
 from pydantic import Field, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located
@@ -28,9 +28,10 @@ DIFFICULTY_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(DIFFICULTY_WORDS)}, 
 
 
 def _check_regex(pattern: str, where: str) -> None:
+    """Patterns run on the ``regex`` package (with a time limit, grader/scoring/patterns.py): compile them with it."""
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        regex.compile(pattern)
+    except regex.error as exc:
         raise located(where, f"invalid regular expression {pattern!r}: {exc}") from None
 
 
