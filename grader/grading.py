@@ -64,7 +64,6 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     ``unsafe_sandbox``; either way ``grades.meta.json`` records what the sandbox had.
     """
     out_dir = Path(out_dir)
-    (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
     jobs = max(1, jobs or os.cpu_count() or 1)
     files = expand_submissions(submissions)
     run = GradeRun(out_dir)
@@ -75,19 +74,25 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
     code_ids = frozenset(q.id for q in code_questions)
     references = ReferenceValues({})
-    writer = GradesWriter(out_dir, bank, append=resume)
-    gradebook = Gradebook(out_dir / "gradebook.sqlite")
-    used_names: set[str] = set()
     pool = SandboxPool() if code_questions and todo else None
-    parser = ParserPool(jobs)
     require: tuple[str, ...] = ()
-    try:
-        sandbox = None
+    sandbox = None
+    try:  # the sandbox is checked and the references run before anything is written
         if pool is not None:
             pool.start()
             sandbox = _check_isolation(pool, unsafe_sandbox)
             require = () if unsafe_sandbox else ESSENTIAL
             references = compute_references(code_questions, pool, require=require)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
+    (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
+    writer = GradesWriter(out_dir, bank, append=resume)
+    gradebook = Gradebook(out_dir / "gradebook.sqlite")
+    used_names: set[str] = set()
+    parser = ParserPool(jobs)
+    try:
         append_run_metadata(out_dir, bank=bank, bank_path=bank_path, submissions=len(todo), sandbox=sandbox,
                             append=resume)
 

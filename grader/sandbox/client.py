@@ -164,7 +164,8 @@ class SandboxPool:
             (self._dir / "config.json").write_text(json.dumps(
                 {"preload": list(self.preload), "cgroup": self._cgroup.to_dict() if self._cgroup else None}))
             root = str(Path(__file__).resolve().parents[2])
-            env = zygote_environment({"PYTHONPATH": root, "HOME": str(self._dir)})
+            env = zygote_environment({"PYTHONPATH": root, "HOME": str(self._dir),
+                                      **{k: os.environ[k] for k in (cgroups.SKIP_ENV,) if k in os.environ}})
             with (self._dir / "zygote.log").open("ab") as log:
                 self._proc = subprocess.Popen([self.python, "-m", "grader.sandbox"], stdin=subprocess.PIPE,
                                               stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(self._dir),
