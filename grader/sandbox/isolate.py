@@ -73,14 +73,16 @@ def sandbox_environment(home: str) -> None:
     os.environ.update(SANDBOX_ENV, HOME=home)
 
 
-def enter_namespaces(*, as_root: bool) -> dict[str, bool]:
+def enter_namespaces(*, as_root: bool, pid: bool = True) -> dict[str, bool]:
     """Unshare new network, PID, mount, IPC, UTS and cgroup namespaces (first a user namespace when not root).
 
     A new network namespace has no interface but a downed loopback: no connection can leave it.
     The PID namespace takes effect for the next fork: the caller forks once more and that child is
     PID 1, so when it exits the kernel kills every process left in it (``setsid`` does not escape).
     The IPC namespace takes SysV shared memory and message queues with it when it dies.
+    ``pid=False`` leaves the PID namespace out (the caller already has one for its children).
     """
+    wanted = [(name, flag) for name, flag in NAMESPACES if pid or flag != libc.CLONE_NEWPID]
     held = {name: False for name, _ in NAMESPACES}
     held["user_namespace"] = False
     if not as_root:
@@ -98,10 +100,10 @@ def enter_namespaces(*, as_root: bool) -> dict[str, bool]:
         except OSError:
             pass
     try:
-        libc.unshare(sum(flag for _, flag in NAMESPACES))
-        held.update({name: True for name, _ in NAMESPACES})
+        libc.unshare(sum(flag for _, flag in wanted))
+        held.update({name: True for name, _ in wanted})
     except OSError:
-        for name, flag in NAMESPACES:
+        for name, flag in wanted:
             try:
                 libc.unshare(flag)
                 held[name] = True

@@ -3,7 +3,8 @@
 The order matters and is the same on every machine::
 
     jail   parent-death signal; wait until the monitor has put us in our cgroup;
-           new user?/net/pid/mount/ipc/uts/cgroup namespaces; fork
+           new user?/net/mount/ipc/uts/cgroup namespaces (as root the monitor made the PID
+           namespace already and the jail *is* its PID 1; otherwise unshare it and fork once more)
     PID 1  build the allowlisted root and pivot into it (rootfs); hostname; rlimits;
            become the sandbox's own uid (or drop every capability); no_new_privs;
            parent-death signal again (a uid change clears it); the environment from its allowlist;
@@ -35,8 +36,14 @@ def _report(fd: int, record: dict) -> None:
 
 
 def jail(request: dict, *, plan: rootfs.RootPlan, new_root: str, fallback_dir: str,
-         identity: identity_module.Identity | None, go_fd: int, pid_fd: int, out_fd: int, capture_fd: int | None) -> None:
-    """Runs in the forked jail process; never returns. ``go_fd`` says when we are in our cgroup."""
+         identity: identity_module.Identity | None, go_fd: int, pid_fd: int, out_fd: int, capture_fd: int | None,
+         in_pid_namespace: bool) -> None:
+    """Runs in the forked jail process; never returns. ``go_fd`` says when we are in our cgroup.
+
+    When the monitor (as root) already made the new PID namespace for its children, this process is
+    its PID 1 and goes straight on; otherwise (a user namespace comes first) it unshares and forks
+    once more, and writes that PID 1's host pid to ``pid_fd``.
+    """
     status = 70
     try:
         libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -44,15 +51,13 @@ def jail(request: dict, *, plan: rootfs.RootPlan, new_root: str, fallback_dir: s
         if os.read(go_fd, 1) != b"1":
             os._exit(72)
         os.close(go_fd)
-        as_root = os.geteuid() == 0
-        held = isolate.enter_namespaces(as_root=as_root)
-        child = os.fork() if held["pid_namespace"] else 0  # the child is PID 1 of the new namespace
+        held = isolate.enter_namespaces(as_root=os.geteuid() == 0, pid=not in_pid_namespace)
+        held["pid_namespace"] = held["pid_namespace"] or in_pid_namespace
+        child = os.fork() if held["pid_namespace"] and not in_pid_namespace else 0
         if child:
             os.write(pid_fd, struct.pack("!i", child))
             _, wait_status = os.waitpid(child, 0)
             os._exit(os.waitstatus_to_exitcode(wait_status) & 0xFF)
-        if not held["pid_namespace"]:
-            os.write(pid_fd, struct.pack("!i", os.getpid()))
         os.close(pid_fd)
         _init(request, held, plan=plan, new_root=new_root, fallback_dir=fallback_dir, identity=identity,
               out_fd=out_fd, capture_fd=capture_fd)
