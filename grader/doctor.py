@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .sandbox import Limits, SandboxPool
-from .sandbox.identity import UID_BASE
 from .sandbox.layers import LAYERS, missing_essential
 
 CANARY_ENV = "GRADER_DOCTOR_CANARY"
@@ -104,17 +103,18 @@ def _checks(pool: SandboxPool, *, repo: Path, canary_file: Path, canary: str, po
     return first.layers, {"first": first, "second": second}, [first.identity, second.identity]
 
 
-def _leftover_processes() -> list[int]:
-    """Host processes running as a sandbox uid (there should be none once every sandbox ended)."""
+def _leftover_processes(uids: set[int]) -> list[int]:
+    """Live host processes running as one of ``uids`` (there should be none once those sandboxes ended)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/status") as handle:
-                    uid = next(int(line.split()[1]) for line in handle if line.startswith("Uid:"))
+                    status = handle.read()
+                uid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:"))
             except (OSError, StopIteration, ValueError):
                 continue
-            if UID_BASE <= uid < UID_BASE + 4096:
+            if uid in uids and "\nState:\tZ" not in status:
                 found.append(int(entry))
     return found
 
@@ -138,7 +138,7 @@ def diagnose() -> DoctorReport:
                 layers, runs, identities = _checks(pool, repo=repo, canary_file=canary_file, canary=canary,
                                                    port=listener.getsockname()[1])
                 report.cgroup = pool.cgroup_backend
-            leftovers = _leftover_processes()
+            leftovers = _leftover_processes({r.values.get("uid") for r in runs.values()} - {None, 0})
             shm_leak = Path("/dev/shm", canary).exists()
     finally:
         listener.close()

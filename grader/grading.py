@@ -102,12 +102,18 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
 
         with ThreadPoolExecutor(max_workers=jobs) as executor:
             futures = [executor.submit(work, item) for item in todo]
-            for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
-                               disable=not progress):
-                graded = future.result()
-                _write(graded, bank, out_dir, writer, gradebook, used_names)
-                run.failures += graded.internal_error
-                run.graded.append((graded.submission.student, graded.result, graded.reason))
+            try:
+                for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
+                                   disable=not progress):
+                    graded = future.result()
+                    _write(graded, bank, out_dir, writer, gradebook, used_names)
+                    run.failures += graded.internal_error
+                    run.graded.append((graded.submission.student, graded.result, graded.reason))
+            except BaseException:  # Ctrl-C: stop the sandboxes now rather than wait for them to finish
+                executor.shutdown(wait=False, cancel_futures=True)
+                if pool is not None:
+                    pool.close()
+                raise
     finally:
         writer.close()
         gradebook.close()

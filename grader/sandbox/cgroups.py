@@ -140,23 +140,48 @@ def remove_tree(path: str) -> None:
     if not os.path.isdir(path):
         return
     groups = [root for root, _, _ in os.walk(path)]
-    _freeze(groups, True)
+    _frozen_kill(groups)
     _kill_until_empty(groups)
-    _freeze(groups, False)
     for group in sorted(groups, key=len, reverse=True):
         _rmdir(group)
 
 
-def _freeze(groups: list[str], frozen: bool) -> None:
-    """Best effort: freeze (v1 freezer.state, v2 cgroup.freeze) so nothing forks while being killed."""
-    for group in groups:
-        for name, value in (("freezer.state", "FROZEN" if frozen else "THAWED"), ("cgroup.freeze", "1" if frozen else "0")):
-            target = os.path.join(group, name)
-            if os.path.exists(target):
-                try:
-                    _write(target, value)
-                except OSError:
-                    pass
+def _frozen_kill(groups: list[str]) -> None:
+    """Freeze the groups (v1 freezer.state, v2 cgroup.freeze), SIGKILL every process, thaw.
+
+    Frozen, no process can fork between the listing and the kill; the kill takes effect as the
+    groups thaw (a v1-frozen task does not die while frozen). Best effort where there is no freezer.
+    """
+    frozen = [g for g in groups if _set_frozen(g, True)]
+    deadline = time.monotonic() + 1.0
+    while frozen and time.monotonic() < deadline and not all(_is_frozen(g) for g in frozen):
+        time.sleep(0.002)
+    for pid in [pid for g in groups for pid in _pids(g)]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for group in frozen:
+        _set_frozen(group, False)
+
+
+def _set_frozen(group: str, frozen: bool) -> bool:
+    for name, value in (("freezer.state", "FROZEN" if frozen else "THAWED"), ("cgroup.freeze", "1" if frozen else "0")):
+        target = os.path.join(group, name)
+        if os.path.exists(target):
+            try:
+                _write(target, value)
+                return True
+            except OSError:
+                return False
+    return False
+
+
+def _is_frozen(group: str) -> bool:
+    state = _read(os.path.join(group, "freezer.state")).strip()
+    if state:
+        return state == "FROZEN"
+    return _stat_fields(_read(os.path.join(group, "cgroup.events"))).get("frozen") == 1
 
 
 @dataclass
@@ -179,15 +204,9 @@ class Sandbox:
                 _write(os.path.join(self.dirs["unified"], "cgroup.kill"), "1")
             except OSError:
                 pass
-            return _kill_until_empty(directories)
-        freezer = self.dirs.get("freezer") or (self.dirs.get("unified") if self.version == "v2" else None)
-        if freezer:
-            _freeze([freezer], True)
-        try:
-            return _kill_until_empty(directories)
-        finally:
-            if freezer:
-                _freeze([freezer], False)
+        else:
+            _frozen_kill([self.dirs["freezer"]] if "freezer" in self.dirs else directories)
+        return _kill_until_empty(directories)
 
     def usage(self) -> dict[str, int]:
         """What the limits saw: peak memory (bytes), OOM kills, refused forks."""

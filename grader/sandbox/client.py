@@ -16,10 +16,9 @@ import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import cgroups, housekeeping
-from .decode import decode_records
+from .decode import Records, decode_records
 from .framing import recv_frame, send_frame
 from .isolate import Limits, zygote_environment
 from .zygote import PRELOAD, shutdown
@@ -30,26 +29,13 @@ ANSWER = ("<your answer>", "your cell")
 
 
 @dataclass
-class SandboxRun:
-    """What came back from one sandboxed run, decoded and checked by the trusted parent."""
+class SandboxRun(Records):
+    """What came back from one sandboxed run: the checked records (values, errors, malformed values,
+    the code's error, the layers that held) plus what the monitor saw."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    """Probe id → encoded value (plain data, checked by grader.sandbox.decode) for probes that returned."""
-    errors: dict[str, str] = field(default_factory=dict)
-    """Probe id → the exception the probe raised."""
-    malformed: dict[str, str] = field(default_factory=dict)
-    """Probe id → why the value the sandbox sent for it was refused (grader.sandbox.decode)."""
-    code_error: str | None = None
-    """The exception the code raised while it ran (definitions made before it stay)."""
-    code_error_at: tuple[str, int] | None = None
-    """(chunk file name, line) where the code error happened, when known."""
-    setup_error: str | None = None
     timed_out: bool = False
     crashed: str | None = None
     """Why the sandbox ended without finishing (killed, a limit, exited early, refused to start)."""
-    layers: dict[str, bool] = field(default_factory=dict)
-    """Which isolation layers held for this run (the jail's report plus the monitor's cgroup)."""
-    identity: str = ""
     stdout: str | None = None
     """What the code printed, when asked for (``capture_stdout``), cut at the limit."""
     stdout_truncated: bool = False
@@ -80,21 +66,18 @@ def parse_output(header: dict, raw: bytes, printed: bytes | None = None,
     (or timed out).
     """
     header = header if isinstance(header, dict) else {}
-    run = SandboxRun(timed_out=header.get("timed_out") is True)
     elapsed = header.get("elapsed_s")
-    run.elapsed_s = float(elapsed) if isinstance(elapsed, (int, float)) else 0.0
+    elapsed = float(elapsed) if isinstance(elapsed, (int, float)) else 0.0
     if "monitor_error" in header:
-        run.crashed = f"the sandbox failed to start ({str(header['monitor_error'])[:300]})"
-        return run
+        return SandboxRun(crashed=f"the sandbox failed to start ({str(header['monitor_error'])[:300]})", elapsed_s=elapsed)
     records = decode_records(raw, probe_ids)
-    run.values, run.errors, run.malformed = records.values, records.errors, records.malformed
-    run.code_error, run.code_error_at, run.setup_error = records.code_error, records.code_error_at, records.setup_error
+    run = SandboxRun(**vars(records), timed_out=header.get("timed_out") is True, elapsed_s=elapsed)
     cgroup = header.get("cgroup") if isinstance(header.get("cgroup"), dict) else {}
     run.layers = {**records.layers, **{k: v for k, v in cgroup.items() if isinstance(v, bool)}}
-    run.identity = records.identity
     run.usage = {k: v for k, v in (header.get("usage") or {}).items() if isinstance(v, int)} \
         if isinstance(header.get("usage"), dict) else {}
     refused = list(records.refused) + [str(x) for x in header.get("refused", []) if isinstance(header.get("refused"), list)]
+    run.refused = refused
     if printed is not None:
         run.stdout = printed.decode("utf-8", errors="replace")
         run.stdout_truncated = header.get("stdout_truncated") is True
@@ -117,6 +100,7 @@ class SandboxPool:
         self._proc: subprocess.Popen | None = None
         self._dir: Path | None = None
         self._cgroup: cgroups.Pool | None = None
+        self._closed = False
 
     def __enter__(self) -> "SandboxPool":
         self.start()
@@ -157,6 +141,7 @@ class SandboxPool:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
+            self._closed = False
             if self._dir is None or not self._dir.is_dir():
                 self._prepare()
             if os.path.exists(self.socket_path):
@@ -196,7 +181,7 @@ class SandboxPool:
             try:
                 return self._exchange(request, limits, probe_ids)
             except (ConnectionError, FileNotFoundError, OSError) as exc:
-                if attempt == 2:
+                if attempt == 2 or self._closed:
                     return SandboxRun(crashed=f"the sandbox could not be reached ({type(exc).__name__}: {exc})")
                 self.start()  # the zygote died (or was killed): start a new one and retry once
         raise AssertionError("unreachable")
@@ -220,6 +205,7 @@ class SandboxPool:
     def close(self) -> None:
         """Stop the zygote (it kills its sandboxes) and remove the folder and cgroups; idempotent."""
         with self._lock:
+            self._closed = True
             proc, self._proc = self._proc, None
             if proc is not None:
                 try:

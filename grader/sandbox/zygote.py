@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 
-from . import cgroups, encoding, monitor, rootfs
+from . import cgroups, encoding, libc, monitor, rootfs
 
 PRELOAD = ("import torch", "torch.set_num_threads(1)", "import transformers", "import peft",
            "transformers.BitsAndBytesConfig", "peft.LoraConfig", "import numpy")
@@ -60,6 +60,10 @@ def serve(pool_dir: str) -> None:
     config = monitor.Config(plan=rootfs.default_plan(), new_root=os.path.join(pool_dir, "root"),
                             scratch=os.path.join(pool_dir, "work"), pool=pool)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
+    try:  # orphans of a killed monitor are re-parented to us (and reaped), not left as zombies of init
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
+        pass
     signal.signal(signal.SIGTERM, lambda *_: (shutdown(pool_dir, pool), os._exit(0)))
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(os.path.join(pool_dir, "zygote.sock"))
