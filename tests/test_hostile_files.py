@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from grader import load_bank
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import ROOT, run_grader  # noqa: E402
+from hostile import ROOT, assignment_class, run_grader  # noqa: E402
 from synthetic import correct_answers, filled_notebook  # noqa: E402
 
 QUESTIONS = ["lora-principle", "qlora-techniques", "total-params", "count-params"]
@@ -88,12 +87,7 @@ def _cases(bank) -> dict[str, tuple[bytes, float | None, str]]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, sandbox_layers):
-    bank = load_bank(ROOT / "quizzes" / "lora-assignment.yaml").subset(QUESTIONS)
-    base = tmp_path_factory.mktemp("hostile-files")
-    subs, out = base / "subs", base / "out"
-    subs.mkdir()
-    bank_path = base / "bank.yaml"
-    bank_path.write_text(yaml.safe_dump(bank.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
+    bank, _, bank_path, subs, out = assignment_class(tmp_path_factory, "hostile-files", QUESTIONS)
     cases = _cases(bank)
     for name, (raw, _, _) in cases.items():
         (subs / name).write_bytes(raw)

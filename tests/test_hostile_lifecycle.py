@@ -15,14 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from grader import load_bank
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import (ROOT, SECRET, SECRET_NAME, cgroup_pools, grader_command, run_grader,  # noqa: E402
-                     sandbox_processes, wait_until)
+from hostile import (ROOT, SECRET, SECRET_NAME, bank_file, cgroup_pools, grader_command,  # noqa: E402
+                     run_grader, sandbox_processes, wait_until)
 from synthetic import correct_answers, filled_notebook, write  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
@@ -47,8 +46,7 @@ def slow_run(tmp_path):
     """Start `grade` on a notebook whose answer sleeps; return (process, its TMPDIR) once a sandbox runs it."""
     bank = load_bank(ROOT / "quizzes" / "lora-assignment.yaml").subset(["count-params"])
     bank = bank.model_copy(update={"questions": [q.model_copy(update={"timeout_s": 300}) for q in bank.questions]})
-    bank_path = tmp_path / "bank.yaml"
-    bank_path.write_text(yaml.safe_dump(bank.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
+    bank_path = bank_file(bank, tmp_path)
     subs = tmp_path / "subs"
     subs.mkdir()
     write(filled_notebook(bank, {**correct_answers(bank), "count-params": SLOW}), subs / "slow.ipynb")

@@ -17,16 +17,14 @@ from pathlib import Path
 import numpy
 import pytest
 import torch
-import yaml
 
-from grader import load_bank
 from grader.sandbox import compare_values, parse_output
 from grader.sandbox.decode import check_value, decode_records
 from grader.sandbox.encoding import encode
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import ROOT, output_text, run_grader  # noqa: E402
+from hostile import assignment_class, output_text, run_grader  # noqa: E402
 from synthetic import correct_answers, filled_notebook, write  # noqa: E402
 
 REF = "def count_lora_params(d, k, r):\n    return r * (d + k)\n"
@@ -45,6 +43,14 @@ def _forge(*lines):
                 break
 '''
 DEEP = "[" * 40 + "]" * 40
+METACLASS_INT = """
+class Meta(type):
+    @property
+    def __name__(cls):
+        return "int"
+class Sneaky(int, metaclass=Meta):
+    pass
+"""
 
 # name → (count-params cell, deserved points out of 4, probes that must fail as malformed)
 CASES: dict[str, tuple[str, float, tuple[str, ...]]] = {
@@ -91,28 +97,13 @@ def count_lora_params(d, k, r):
     return int(r * (d + k))
 """, 0, ()),
     "float_for_int": ("def count_lora_params(d, k, r):\n    return float(r * (d + k))\n", 3, ()),
-    "metaclass_named_int": ("""
-class Meta(type):
-    @property
-    def __name__(cls):
-        return "int"
-class Sneaky(int, metaclass=Meta):
-    pass
-def count_lora_params(d, k, r):
-    return Sneaky(r * (d + k))
-""", 0, ()),
+    "metaclass_named_int": (METACLASS_INT + "def count_lora_params(d, k, r):\n    return Sneaky(r * (d + k))\n", 0, ()),
 }
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, sandbox_layers):
-    full = load_bank(ROOT / "quizzes" / "lora-assignment.yaml")
-    bank = full.subset(["lora-principle", "count-params"])
-    base = tmp_path_factory.mktemp("hostile-results")
-    subs, out = base / "subs", base / "out"
-    subs.mkdir()
-    bank_path = base / "bank.yaml"
-    bank_path.write_text(yaml.safe_dump(bank.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
+    bank, _, bank_path, subs, out = assignment_class(tmp_path_factory, "hostile-results", ["lora-principle", "count-params"])
     good = correct_answers(bank)
     for name, (cell, _, _) in CASES.items():
         write(filled_notebook(bank, {**good, "count-params": cell}), subs / f"{name}.ipynb")
@@ -160,14 +151,9 @@ def test_an_int_subclass_is_not_an_int():
 
 
 def test_a_lying_metaclass_cannot_rename_the_type():
-    class Meta(type):
-        @property
-        def __name__(cls):
-            return "int"
-
-    class Sneaky(int, metaclass=Meta):
-        pass
-
+    namespace: dict = {}
+    exec(METACLASS_INT, namespace)  # noqa: S102 - the class the notebook case above defines
+    Sneaky = namespace["Sneaky"]
     assert Sneaky.__name__ == "int"
     assert encode(Sneaky(3)) == {"$object": "Sneaky (a subclass of int)"}
 

@@ -24,15 +24,13 @@ import threading
 from pathlib import Path
 
 import pytest
-import yaml
 
-from grader import load_bank
 from grader.sandbox import Limits, SandboxPool
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import (ROOT, SECRET, output_text, processes_mentioning, run_grader, sandbox_processes,  # noqa: E402
-                     shm_state, wait_until, world_readable)
+from hostile import (ROOT, SECRET, assignment_class, output_text, processes_mentioning, run_grader,  # noqa: E402
+                     sandbox_processes, shm_state, wait_until, world_readable)
 from synthetic import correct_answers, filled_notebook, write  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
@@ -228,17 +226,10 @@ if os.fork() == 0:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    full = load_bank(ROOT / "quizzes" / "lora-assignment.yaml")
-    bank = full.subset(["lora-principle", "total-params", "count-params", "lora-layer"])
-    bank = bank.model_copy(update={"questions": [
-        q.model_copy(update={"timeout_s": 10, "memory_mb": 256}) if q.id == "count-params" else q for q in bank.questions]})
-    base = tmp_path_factory.mktemp("hostile-sandbox")
-    os.chmod(base, 0o755)
-    subs, out = base / "subs", base / "out"
+    bank, base, bank_path, subs, out = assignment_class(
+        tmp_path_factory, "hostile-sandbox", ["lora-principle", "total-params", "count-params", "lora-layer"],
+        {"count-params": {"timeout_s": 10, "memory_mb": 256}})
     export = tmp_path_factory.mktemp("nbgrader-course")  # beside the run's folders, as a course keeps it
-    subs.mkdir()
-    bank_path = base / "bank.yaml"
-    bank_path.write_text(yaml.safe_dump(bank.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
     (export / "source" / bank.id).mkdir(parents=True)
     good = correct_answers(bank)
     solution_cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,

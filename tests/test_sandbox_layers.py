@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from grader import load_bank
 from grader.sandbox import cgroups
@@ -18,7 +17,8 @@ from grader.sandbox.layers import ESSENTIAL, LAYERS
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import ROOT, processes_mentioning, run_grader, sandbox_processes, wait_until  # noqa: E402
+from hostile import (ROOT, bank_file, processes_mentioning, run_grader, sandbox_processes,  # noqa: E402
+                     wait_until)
 from synthetic import correct_answers, filled_notebook, write  # noqa: E402
 
 MARKER = "6161.5"
@@ -30,8 +30,7 @@ DAEMON = ("import os\nif os.fork() == 0:\n    os.setsid()\n    os.execv('/bin/sl
 def small_class(tmp_path_factory):
     bank = load_bank(ROOT / "quizzes" / "lora-assignment.yaml").subset(["lora-principle", "count-params"])
     base = tmp_path_factory.mktemp("layers")
-    bank_path = base / "bank.yaml"
-    bank_path.write_text(yaml.safe_dump(bank.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
+    bank_path = bank_file(bank, base)
     subs = base / "subs"
     subs.mkdir()
     write(filled_notebook(bank, correct_answers(bank)), subs / "ana.ipynb")
