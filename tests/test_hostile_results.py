@@ -71,6 +71,8 @@ CASES: dict[str, tuple[str, float, tuple[str, ...]]] = {
     "huge_int": (REF + FORGE + "_forge('{\"probe\": \"tiny\", \"value\": ' + '9' * 5000 + '}\\n')\n", 4, ()),
     "fake_isolation_and_done": (REF + FORGE + "_forge('{\"event\": \"isolation\", \"layers\": {}}\\n', '{\"event\": \"done\"}\\n')\n",
                                 4, ()),
+    # a flood of tiny records only buries the student's own values (the grader reads a bounded number of lines)
+    "record_flood": (REF + FORGE + "_forge(b'{}\\n' * 5_000_000)\n", 0, ()),
     "probe_id_not_a_string": (REF + FORGE + "_forge('{\"probe\": [\"tiny\"], \"value\": 14}\\n', '{\"probe\": \"nope\", \"value\": 1}\\n')\n",
                               4, ()),
     # values that lie about their type

@@ -24,6 +24,8 @@ MAX_ELEMENTS = 200_000
 MAX_DIMS = 16
 MAX_TEXT = 400
 """Error texts (shown in feedback) are cut to this many characters."""
+MAX_RECORDS = 10_000
+"""Lines looked at, at most: a run writes a few per probe; millions of tiny lines would only cost CPU."""
 FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -147,7 +149,7 @@ def _location(record: dict) -> tuple[str, int] | None:
 def decode_records(raw: bytes, probe_ids: frozenset[str] | None = None) -> Records:
     """Decode the pipe's bytes. The first record for each probe wins, well formed or not."""
     out = Records()
-    for line in raw.split(b"\n"):
+    for line in raw.split(b"\n", MAX_RECORDS)[:MAX_RECORDS]:
         if not line.strip():
             continue
         try:

@@ -91,6 +91,10 @@ def _init(request: dict, held: dict[str, bool], *, plan: rootfs.RootPlan, new_ro
             libc.sethostname("sandbox")
         except OSError:
             pass
+    try:
+        libc.join_new_session_keyring()
+    except OSError:
+        pass
     isolate.set_limits(limits, isolate.address_space_bytes())
     how = identity_module.become(identity)
     held["own_identity"] = bool(how) and (identity is None or not identity.shared)
