@@ -13,7 +13,7 @@ _EXPORTS: dict[str, str] = {
     # course.env
     "Profile": "env", "PROFILES": "env", "bf16_supported": "env", "compute_dtype": "env",
     "describe_environment": "env", "get_device": "env", "get_profile": "env", "is_colab": "env",
-    "is_smoke": "env", "seed_everything": "env",
+    "is_smoke": "env", "seed_everything": "env", "start_lesson": "env",
     # course.models
     "bundled_model_dir": "models", "load_classifier": "models", "load_tokenizer": "models",
     "nf4_config": "models", "resolve_model": "models",
@@ -22,10 +22,14 @@ _EXPORTS: dict[str, str] = {
     "stratified_subset": "data",
     # course.training
     "TrainResult": "training", "evaluate": "training", "predict": "training",
-    "results_table": "training", "train_classifier": "training", "OPTIMIZERS": "training",
+    "results_table": "training", "train_classifier": "training", "train_seeds": "training",
+    "OPTIMIZERS": "training",
     # course.measure
     "ParamCount": "measure", "PeakMemory": "measure", "count_parameters": "measure", "dir_size_mb": "measure",
     "model_memory_mb": "measure", "tensor_bytes": "measure", "track_peak_memory": "measure",
+    "TrainingMemory": "measure", "SavedActivations": "measure",
+    # course.report
+    "Findings": "report", "Spread": "report", "gap": "report", "seed_table": "report", "spread": "report",
     # course.plots
     "plot_histograms": "plots", "plot_loss_curves": "plots", "plot_sweep": "plots",
 }

@@ -6,10 +6,7 @@ way in every lesson.
 """
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +16,16 @@ import torch
 __all__ = [
     "ParamCount",
     "PeakMemory",
+    "SavedActivations",
+    "TrainingMemory",
     "count_parameters",
     "dir_size_mb",
+    "gradient_bytes",
     "model_memory_mb",
+    "optimizer_state_bytes",
     "tensor_bytes",
     "track_peak_memory",
+    "weight_bytes",
 ]
 
 MB = 2**20
@@ -117,7 +119,7 @@ def tensor_bytes(model: torch.nn.Module, by: str = "dtype") -> dict[str, int]:
 def model_memory_mb(model: torch.nn.Module) -> float:
     """MiB needed to hold the model's weights: parameters + buffers + 4-bit scale factors,
     with 4-bit weights at their packed size. Activations and optimizer state are not included."""
-    return sum(tensor_bytes(model, by="kind").values()) / MB
+    return weight_bytes(model) / MB
 
 
 def dir_size_mb(path: str | Path) -> float:
@@ -131,53 +133,114 @@ def dir_size_mb(path: str | Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / MB
 
 
-def _rss_bytes() -> int | None:
-    """Resident set size of this process, from psutil or /proc; None where neither exists."""
-    try:
-        import psutil  # noqa: PLC0415 — optional dependency
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        return int(psutil.Process(os.getpid()).memory_info().rss)
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
+@dataclass
+class TrainingMemory:
+    """What one training step keeps in memory, by what keeps it (the QLoRA paper's Figure 1 split).
+
+    * ``weights``: parameters, buffers and 4-bit scale factors (``tensor_bytes``), frozen or not;
+    * ``gradients``: one gradient per *trainable* parameter, in its dtype;
+    * ``optimizer_state``: every tensor the optimizer keeps (AdamW: two per trainable parameter);
+    * ``activations``: the tensors autograd saved during the forward pass to compute the backward
+      pass, counted once per storage and without the weights (they are counted above); this is the
+      largest step's value, since it grows with the batch's padded length.
+
+    These are *counted* from the model, the optimizer and autograd, so they mean the same on every
+    machine and do not depend on what ran before (a process's resident memory does both). They leave
+    out the allocator's overhead, temporary buffers freed inside an operation, and on a GPU the CUDA
+    context; ``peak_mb`` on a GPU is therefore torch's measured ``max_memory_allocated`` instead.
+    """
+
+    weights: int = 0
+    gradients: int = 0
+    optimizer_state: int = 0
+    activations: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.gradients + self.optimizer_state + self.activations
+
+    def to_mb(self) -> dict[str, float]:
+        """MiB per part plus ``"total"``, for a table or a stacked bar."""
+        parts = {"weights": self.weights, "gradients": self.gradients,
+                 "optimizer state": self.optimizer_state, "activations": self.activations,
+                 "total": self.total}
+        return {key: value / MB for key, value in parts.items()}
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.1f} MiB" for k, v in self.to_mb().items())
 
 
-def _reset_rss_high_water_mark() -> bool:
-    """Reset the kernel's peak-RSS counter (Linux: writing 5 to /proc/self/clear_refs); False where unsupported."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+def _storage_key(tensor: torch.Tensor) -> tuple[str, int]:
+    """Identity of the memory behind a tensor: views and the tensor itself share it."""
+    storage = tensor.untyped_storage()
+    return (str(tensor.device), storage.data_ptr())
 
 
-def _rss_high_water_bytes() -> int | None:
-    """The kernel's peak RSS since the last reset (``VmHWM`` in /proc/self/status), or None."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+class SavedActivations:
+    """Context manager counting the bytes autograd saves for the backward pass inside the block.
+
+    Uses ``torch.autograd.graph.saved_tensors_hooks``: every tensor an operation saves passes
+    through ``pack``. A storage is counted once however many operations save it (a layer's input is
+    often saved by several), and storages of ``exclude`` (the model's parameters) are skipped: a
+    linear layer saves its weight to compute the input's gradient, but that memory is the weights'.
+    Gradient checkpointing shows up as fewer saved bytes, because checkpointed layers save only
+    their inputs and recompute the rest in the backward pass.
+    """
+
+    def __init__(self, exclude: Iterable[torch.Tensor] = ()) -> None:
+        self._exclude = {_storage_key(t) for t in exclude}
+        self._seen: set[tuple[str, int]] = set()
+        self.bytes = 0
+        self._hooks = None
+
+    def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        try:
+            key = _storage_key(tensor)
+            size = tensor.untyped_storage().nbytes()
+        except (RuntimeError, NotImplementedError):  # tensors without a plain storage (e.g. sparse)
+            return tensor
+        if key not in self._exclude and key not in self._seen:
+            self._seen.add(key)
+            self.bytes += size
+        return tensor
+
+    def __enter__(self) -> SavedActivations:
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda tensor: tensor)
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._hooks.__exit__(*exc)
+
+
+def gradient_bytes(params: Iterable[torch.Tensor]) -> int:
+    """Bytes of the ``.grad`` tensors that currently exist."""
+    return sum(p.grad.numel() * p.grad.element_size() for p in params if p.grad is not None)
+
+
+def optimizer_state_bytes(optimizer: torch.optim.Optimizer) -> int:
+    """Bytes of every tensor in ``optimizer.state`` (AdamW: ``exp_avg`` and ``exp_avg_sq`` per
+    parameter, plus a scalar ``step``; 8-bit and paged optimizers keep their own, smaller tensors)."""
+    total = 0
+    for state in optimizer.state.values():
+        for value in state.values():
+            if isinstance(value, torch.Tensor):
+                total += value.numel() * value.element_size()
+    return total
+
+
+def weight_bytes(model: torch.nn.Module) -> int:
+    """Bytes of the model's weights: parameters, buffers and 4-bit scale factors (see ``tensor_bytes``)."""
+    return sum(tensor_bytes(model, by="kind").values())
 
 
 @dataclass
 class PeakMemory:
-    """Result of ``track_peak_memory``; fields are filled in when the ``with`` block exits.
+    """Result of ``track_peak_memory``; ``peak_mb`` is filled in when the ``with`` block exits.
 
-    ``method`` says what was measured: ``"cuda_max_allocated"`` (peak bytes allocated by torch on
-    the GPU during the block — weights included, so compare runs that start from the same model
-    state) or ``"rss_growth"`` (CPU: highest resident memory of the process during the block
-    minus its value at the start, from the kernel's high-water mark on Linux and sampled every few
-    milliseconds elsewhere — weights loaded before the
-    block are not counted, and allocator caching makes it approximate).
+    ``method`` is ``"cuda_max_allocated"`` (peak bytes allocated by torch on the GPU during the
+    block, weights included) or ``"unavailable"`` on a CPU, where a process's resident memory would
+    depend on what ran before: count the parts of a training step with ``TrainingMemory`` instead.
     """
 
     method: str = ""
@@ -189,59 +252,22 @@ class PeakMemory:
 
 
 @contextmanager
-def track_peak_memory(device: torch.device | str | None = None,
-                      interval_s: float = 0.01) -> Iterator[PeakMemory]:
-    """Measure the peak memory of the code in the ``with`` block.
-
-    On a CUDA ``device`` (default: CUDA when available) this is ``torch.cuda.max_memory_allocated``
-    after resetting the peak counter. On the CPU it is the peak growth of the process's resident
-    memory: on Linux the kernel's own high-water mark, reset at the start of the block, so even an
-    allocation freed between two samples is counted; elsewhere a background thread samples it
-    (``resource.getrusage`` would only give the high-water mark since the process started, which
-    hides everything below an earlier, larger peak). Nested blocks reset the kernel's counter, so
-    an outer block then relies on its samples for what came before the inner one.
-    """
+def track_peak_memory(device: torch.device | str | None = None) -> Iterator[PeakMemory]:
+    """Peak GPU memory allocated by torch inside the block (``torch.cuda.max_memory_allocated``
+    after resetting its counter). On a CPU the result says ``"unavailable"``."""
     device = torch.device(device) if device is not None else torch.device(
         "cuda" if torch.cuda.is_available() else "cpu")
     result = PeakMemory()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        result.method = "cuda_max_allocated"
-        result.start_mb = torch.cuda.memory_allocated(device) / MB
-        try:
-            yield result
-        finally:
-            torch.cuda.synchronize(device)
-            result.peak_mb = torch.cuda.max_memory_allocated(device) / MB
-        return
-
-    result.method = "rss_growth"
-    start = _rss_bytes()
-    if start is None:
+    if device.type != "cuda":
         result.method = "unavailable"
         yield result
         return
-    result.start_mb = start / MB
-    peak = [start]
-    kernel_mark = _reset_rss_high_water_mark()
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            rss = _rss_bytes()
-            if rss is not None and rss > peak[0]:
-                peak[0] = rss
-            time.sleep(interval_s)
-
-    sampler = threading.Thread(target=sample, name="course-peak-memory", daemon=True)
-    sampler.start()
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    result.method = "cuda_max_allocated"
+    result.start_mb = torch.cuda.memory_allocated(device) / MB
     try:
         yield result
     finally:
-        stop.set()
-        sampler.join()
-        end = _rss_bytes()
-        high_water = _rss_high_water_bytes() if kernel_mark else None
-        peak[0] = max(peak[0], end or 0, high_water or 0)
-        result.peak_mb = (peak[0] - start) / MB
+        torch.cuda.synchronize(device)
+        result.peak_mb = torch.cuda.max_memory_allocated(device) / MB

@@ -65,9 +65,11 @@ def plot_sweep(
     """A metric against a swept setting, e.g. accuracy against LoRA rank.
 
     ``y`` may name several columns (one line each); ``hue`` splits rows into one line per value
-    of that column (e.g. one line per alpha). ``reference_lines`` draws labelled horizontal
-    lines such as ``{"full fine-tune": 0.91}``. With ``logx`` the x axis is log2-scaled and
-    ticks sit at the swept values, which suits ranks 1, 2, 4, … 64.
+    of that column (e.g. one line per alpha). Rows that share an x value (and hue) are repeats of
+    one setting, e.g. its seeds: they are drawn as their mean with an error bar of one standard
+    deviation, and the legend says how many runs each point averages. ``reference_lines`` draws
+    labelled horizontal lines such as ``{"full fine-tune": 0.91}``. With ``logx`` the x axis is
+    log2-scaled and ticks sit at the swept values, which suits ranks 1, 2, 4, … 64.
     """
     rows = _records(df_or_records)
     if not rows:
@@ -81,16 +83,24 @@ def plot_sweep(
     for row in rows:
         groups.setdefault(row[hue] if hue else None, []).append(row)
     for group, group_rows in groups.items():
-        group_rows = sorted(group_rows, key=lambda r: r[x])
-        xs = [r[x] for r in group_rows]
+        by_x: dict[Any, list[dict[str, Any]]] = {}
+        for row in group_rows:
+            by_x.setdefault(row[x], []).append(row)
+        xs = sorted(by_x)
+        repeats = max(len(rows_at_x) for rows_at_x in by_x.values())
         for column in ys:
             name = column if group is None else f"{hue}={group}"
             if group is not None and len(ys) > 1:
                 name = f"{column}, {hue}={group}"
-            values = [r[column] for r in group_rows]
-            ax.plot(xs, values, marker="o", label=name)
+            samples = [np.array([r[column] for r in by_x[xv]], dtype=float) for xv in xs]
+            means = np.array([s.mean() for s in samples])
+            if repeats > 1:
+                stds = np.array([s.std(ddof=1) if s.size > 1 else 0.0 for s in samples])
+                ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=f"{name} (mean ± std, n={repeats})")
+            else:
+                ax.plot(xs, means, marker="o", label=name)
             if annotate:
-                for xv, yv in zip(xs, values):
+                for xv, yv in zip(xs, means):
                     ax.annotate(f"{yv:.3g}", (xv, yv), textcoords="offset points",
                                 xytext=(0, 6), ha="center", fontsize=8)
     for i, (name, value) in enumerate((reference_lines or {}).items()):

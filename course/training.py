@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -22,12 +22,20 @@ import torch.nn.functional as F
 
 from course.data import Example, SentimentData
 from course.env import Profile, compute_dtype, get_profile, seed_everything
-from course.measure import count_parameters, track_peak_memory
+from course.measure import (
+    SavedActivations,
+    TrainingMemory,
+    count_parameters,
+    gradient_bytes,
+    optimizer_state_bytes,
+    track_peak_memory,
+    weight_bytes,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OPTIMIZERS", "TrainResult", "evaluate", "predict", "results_table", "train_classifier"]
+__all__ = ["OPTIMIZERS", "TrainResult", "evaluate", "predict", "results_table", "train_classifier", "train_seeds"]
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
@@ -41,8 +49,10 @@ class TrainResult:
 
     ``accuracy`` and ``eval_loss`` are on the validation split after training; ``test_accuracy``
     on the test split. ``wall_time_s`` covers the whole call (training and evaluation) while
-    ``examples_per_s`` counts training only. ``peak_memory_mb`` is described in
-    ``course.measure.PeakMemory`` (GPU: peak allocated; CPU: peak growth of resident memory).
+    ``examples_per_s`` counts training only. ``memory`` is the training step's memory by part in
+    MiB (``course.measure.TrainingMemory``: weights, gradients, optimizer state, activations,
+    total), counted the same way on every machine; ``peak_memory_mb`` is that total on a CPU and
+    torch's measured peak allocation on a GPU (``extra["memory_method"]`` says which).
     """
 
     label: str
@@ -58,6 +68,9 @@ class TrainResult:
     total_params: int
     trainable_percent: float
     extra: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)
+    model: Any = field(default=None, repr=False, compare=False)
+    """The trained model, kept only where ``train_seeds(keep=...)`` asked for it."""
 
     @property
     def steps(self) -> int:
@@ -66,8 +79,8 @@ class TrainResult:
     def to_dict(self) -> dict[str, Any]:
         """One flat record: the scalar fields, ``steps``, ``final_train_loss`` and the ``extra``
         entries as their own columns (so ``extra={"rank": 8}`` becomes a ``rank`` column)."""
-        row = {k: v for k, v in asdict(self).items()
-               if k not in {"train_losses", "eval_history", "extra"}}
+        row = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in {"train_losses", "eval_history", "extra", "memory", "model"}}
         row["steps"] = self.steps
         row["final_train_loss"] = _tail_mean(self.train_losses)
         for key, value in self.extra.items():
@@ -347,8 +360,10 @@ def train_classifier(
     eval_history: list[tuple[int, float, float]] = []
     eval_seconds, seen_examples = 0.0, 0
     stream = _micro_batches(data.train, batch_size, seed)
+    memory = TrainingMemory(weights=weight_bytes(model))
+    every_param = list(model.parameters())
     model.train()
-    with track_peak_memory(device) as memory:
+    with track_peak_memory(device) as gpu_peak:
         bar = tqdm(range(total_steps), desc=label or "training", disable=not progress, leave=False)
         for step in bar:
             step_loss = 0.0
@@ -356,17 +371,20 @@ def train_classifier(
                 batch = next(stream)
                 enc = _encode(tokenizer, [ex.text for ex in batch], max_length, device)
                 labels = torch.tensor([ex.label for ex in batch], device=device)
-                with _autocast(device):
+                with SavedActivations(exclude=every_param) as saved, _autocast(device):
                     logits = model(**enc).logits
+                memory.activations = max(memory.activations, saved.bytes)
                 loss = F.cross_entropy(logits.float(), labels) / grad_accum
                 scaler.scale(loss).backward()
                 step_loss += loss.item()
                 seen_examples += len(batch)
+            memory.gradients = max(memory.gradients, gradient_bytes(params))
             if max_grad_norm is not None:
                 scaler.unscale_(opt)
                 torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
             scaler.step(opt)
             scaler.update()
+            memory.optimizer_state = max(memory.optimizer_state, optimizer_state_bytes(opt))
             opt.zero_grad(set_to_none=True)
             schedule.step()
             train_losses.append(step_loss)
@@ -390,7 +408,8 @@ def train_classifier(
     record = {"lr": lr, "batch_size": batch_size, "grad_accum": grad_accum,
               "max_length": max_length, "optimizer": optimizer if isinstance(optimizer, str)
               else getattr(optimizer, "__name__", type(optimizer).__name__),
-              "train_examples": len(data.train), "memory_method": memory.method,
+              "train_examples": len(data.train), "seed": seed,
+              "memory_method": gpu_peak.method if device.type == "cuda" else "counted",
               "eval_time_s": eval_seconds}
     record.update(extra or {})
     return TrainResult(
@@ -402,9 +421,43 @@ def train_classifier(
         eval_history=eval_history,
         wall_time_s=time.perf_counter() - started,
         examples_per_s=seen_examples / max(train_seconds, 1e-9),
-        peak_memory_mb=memory.peak_mb,
+        peak_memory_mb=gpu_peak.peak_mb if device.type == "cuda" else memory.total / 2**20,
         trainable_params=counts.trainable,
         total_params=counts.total,
         trainable_percent=counts.percent,
         extra=record,
+        memory=memory.to_mb(),
     )
+
+
+def train_seeds(
+    build: Callable[[int], torch.nn.Module],
+    tokenizer,
+    data: SentimentData,
+    *,
+    seeds: Sequence[int] | None = None,
+    label: str = "",
+    extra: dict[str, Any] | None = None,
+    keep: Callable[[int], bool] | None = None,
+    **train_kwargs: Any,
+) -> list[TrainResult]:
+    """Train one setting once per seed: ``build(seed)`` makes the model, ``train_classifier`` trains it.
+
+    Everything random differs between seeds — the new head, LoRA's random ``A`` (``build`` runs
+    right after ``seed_everything(seed)``), the batch order and dropout — so the spread of the
+    results is the honest noise of one run. ``seeds`` default to ``get_profile().seeds``. Models are
+    dropped after training to free memory, except where ``keep(seed)`` is true: those are returned
+    as ``result.model`` (e.g. to look inside one trained adapter).
+    """
+    profile = train_kwargs.get("profile") or get_profile()
+    results = []
+    for seed in (profile.seeds if seeds is None else seeds):
+        seed_everything(seed)
+        model = build(seed)
+        result = train_classifier(model, tokenizer, data, seed=seed, label=label,
+                                  extra={**(extra or {}), "seed": seed}, **train_kwargs)
+        if keep is not None and keep(seed):
+            result.model = model
+        del model
+        results.append(result)
+    return results

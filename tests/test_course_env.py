@@ -74,3 +74,29 @@ def test_describe_environment_reports_versions_and_profile(monkeypatch):
     assert info["torch"] == torch.__version__
     assert info["profile"] == "smoke"
     assert {"python", "transformers", "peft", "bitsandbytes", "device", "bf16", "colab"} <= set(info)
+
+
+def test_pick_chooses_the_value_meant_for_the_profile():
+    ranks = dict(cpu=[1, 4, 16, 64], gpu=[1, 2, 4, 8, 16, 32, 64], smoke=[1, 64])
+    assert PROFILES["cpu"].pick(**ranks) == [1, 4, 16, 64]
+    assert PROFILES["gpu"].pick(**ranks) == [1, 2, 4, 8, 16, 32, 64]
+    assert PROFILES["smoke"].pick(**ranks) == [1, 64]
+    assert PROFILES["gpu"].pick(cpu=30) == 30 and PROFILES["smoke"].pick(cpu=30, smoke=3) == 3
+
+
+def test_comparisons_repeat_with_three_seeds_except_in_smoke_mode():
+    assert PROFILES["cpu"].seeds == PROFILES["gpu"].seeds == (0, 1, 2)
+    assert PROFILES["smoke"].seeds == (0,)
+
+
+def test_start_lesson_prints_the_environment_and_returns_profile_and_device(monkeypatch, capsys):
+    from course.env import start_lesson
+
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    profile, device = start_lesson(seed=3)
+    printed = capsys.readouterr().out
+    assert profile.name == "smoke" and device.type in {"cpu", "cuda"}
+    assert "profile: smoke" in printed and "seeds=(0,)" in printed and "torch:" in printed
+    first = torch.rand(2).tolist()
+    seed_everything(3)
+    assert torch.rand(2).tolist() == first  # start_lesson seeded everything

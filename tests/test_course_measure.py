@@ -8,9 +8,13 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from course.measure import (
     ParamCount,
+    SavedActivations,
+    TrainingMemory,
     count_parameters,
     dir_size_mb,
+    gradient_bytes,
     model_memory_mb,
+    optimizer_state_bytes,
     tensor_bytes,
     track_peak_memory,
 )
@@ -80,13 +84,47 @@ def test_dir_size_mb(tmp_path):
         dir_size_mb(tmp_path / "missing")
 
 
-def test_track_peak_memory_on_cpu_sees_a_temporary_allocation():
-    with track_peak_memory("cpu") as small:
-        pass
-    with track_peak_memory("cpu") as big:
-        block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched so it is resident
-        assert block.sum().item() > 0
-        del block
-    assert big.method == small.method == "rss_growth"
-    assert big.peak_mb >= 50
-    assert small.peak_mb < 50
+def test_saved_activations_counts_what_backward_needs_and_not_the_weights():
+    layer = torch.nn.Linear(10, 4)
+    x = torch.randn(8, 10)
+    with SavedActivations(exclude=layer.parameters()) as saved:
+        out = torch.relu(layer(x))
+    # linear saves its input (8x10 floats) and its weight (excluded); relu saves its output (8x4)
+    assert saved.bytes == 8 * 10 * 4 + 8 * 4 * 4
+    out.sum().backward()  # the hooks returned the tensors unchanged: backward still works
+    assert layer.weight.grad is not None
+    with torch.no_grad(), SavedActivations(exclude=layer.parameters()) as nothing:
+        layer(x)
+    assert nothing.bytes == 0
+
+
+def test_saved_activations_counts_a_shared_storage_once():
+    x = torch.randn(16, 16, requires_grad=True)
+    with SavedActivations() as saved:
+        (x * x).sum()  # mul saves both operands: the same tensor
+    assert saved.bytes == 16 * 16 * 4
+
+
+def test_gradient_and_optimizer_state_bytes():
+    layer = torch.nn.Linear(10, 4)  # 44 parameters
+    optimizer = torch.optim.AdamW(layer.parameters(), lr=1e-3)
+    assert gradient_bytes(layer.parameters()) == 0 and optimizer_state_bytes(optimizer) == 0
+    layer(torch.randn(2, 10)).sum().backward()
+    assert gradient_bytes(layer.parameters()) == 44 * 4
+    optimizer.step()
+    # AdamW: exp_avg and exp_avg_sq per parameter, plus one scalar step counter per tensor
+    steps = sum(state["step"].numel() * state["step"].element_size() for state in optimizer.state.values())
+    assert optimizer_state_bytes(optimizer) == 2 * 44 * 4 + steps
+
+
+def test_training_memory_parts_and_total():
+    memory = TrainingMemory(weights=3 * 2**20, gradients=2**20, optimizer_state=2 * 2**20, activations=2**19)
+    parts = memory.to_mb()
+    assert parts == {"weights": 3.0, "gradients": 1.0, "optimizer state": 2.0, "activations": 0.5, "total": 6.5}
+    assert "total 6.5 MiB" in str(memory)
+
+
+def test_track_peak_memory_is_cuda_only():
+    with track_peak_memory("cpu") as peak:
+        torch.ones(1000)
+    assert peak.method == "unavailable"

@@ -42,6 +42,18 @@ def test_plot_sweep_accepts_train_results_and_rejects_unknown_columns():
         plot_sweep(results, "alpha", "accuracy")
 
 
+def test_plot_sweep_draws_repeated_settings_as_mean_with_error_bars():
+    rows = [{"r": r, "seed": seed, "accuracy": 0.7 + r / 100 + seed / 100} for r in (1, 4) for seed in (0, 1, 2)]
+    ax = plot_sweep(rows, "r", "accuracy").axes[0]
+    (container,) = ax.containers  # one errorbar per line
+    line, _caps, (bars,) = container
+    assert list(line.get_xdata()) == [1, 4]
+    assert list(line.get_ydata()) == pytest.approx([0.72, 0.75])
+    segments = bars.get_segments()
+    assert segments[0][1][1] - segments[0][0][1] == pytest.approx(2 * 0.01)  # ± one sample std of 0.70/0.71/0.72
+    assert container.get_label() == "accuracy (mean ± std, n=3)"
+
+
 def test_plot_loss_curves_draws_each_run():
     fig = plot_loss_curves([_result("a", [1.0, 0.7, 0.5]), _result("b", [0.9, 0.8])])
     labels = [line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]

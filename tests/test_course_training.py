@@ -10,7 +10,7 @@ from transformers import BertConfig, BertForSequenceClassification
 from course.data import Example, SentimentData, load_sentiment
 from course.env import PROFILES
 from course.models import load_classifier, load_tokenizer
-from course.training import TrainResult, evaluate, predict, results_table, train_classifier
+from course.training import TrainResult, evaluate, predict, results_table, train_classifier, train_seeds
 
 SMOKE = PROFILES["smoke"]
 HIDDEN = 64
@@ -52,7 +52,7 @@ def test_smoke_run_returns_a_well_formed_result(monkeypatch, tiny_model_dir, eas
     tokenizer = load_tokenizer(tiny_model_dir)
     model = load_classifier(tiny_model_dir, device="cpu", seed=0)
     before = evaluate(model, tokenizer, easy_data.validation)
-    result = train_classifier(model, tokenizer, easy_data, lr=2e-3, max_steps=50, eval_every=4,
+    result = train_classifier(model, tokenizer, easy_data, lr=2e-3, max_steps=50, eval_every=2,
                               label="tiny", progress=False, extra={"rank": 0})
     assert isinstance(result, TrainResult)
     assert result.steps == SMOKE.max_steps == len(result.train_losses)  # smoke caps the run
@@ -60,11 +60,17 @@ def test_smoke_run_returns_a_well_formed_result(monkeypatch, tiny_model_dir, eas
     assert result.train_losses[-1] < 0.5 * result.train_losses[0]
     assert result.eval_loss < before["loss"]
     assert result.accuracy >= 0.9 and result.test_accuracy >= 0.9
-    assert [step for step, _, _ in result.eval_history] == [4, 8]
+    assert [step for step, _, _ in result.eval_history] == [2, 4]
     assert result.trainable_params == result.total_params > 0
     assert result.trainable_percent == 100.0
     assert result.wall_time_s > 0 and result.examples_per_s > 0
-    assert not math.isnan(result.peak_memory_mb)
+    # memory is counted, not sampled: full fine-tuning keeps one gradient and two AdamW moments per weight
+    weights_mb = result.total_params * 4 / 2**20
+    assert result.memory["gradients"] == pytest.approx(weights_mb)
+    assert result.memory["optimizer state"] == pytest.approx(2 * weights_mb, rel=0.01)
+    assert result.memory["activations"] > 0
+    assert result.peak_memory_mb == pytest.approx(result.memory["total"])
+    assert result.extra["memory_method"] == "counted"
     row = result.to_dict()
     assert row["rank"] == 0 and row["label"] == "tiny" and row["steps"] == SMOKE.max_steps
     assert "train_losses" not in row
@@ -97,6 +103,32 @@ def test_training_is_reproducible_and_accepts_an_optimizer_factory(tiny_model_di
     assert runs[2].extra["optimizer"] == "SGD"
     with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
         train_classifier(model, tokenizer, easy_data, lr=1e-3, optimizer="adam", progress=False)
+
+
+def test_lora_memory_is_the_adapters_not_the_model(tiny_model_dir, easy_data):
+    from peft import LoraConfig, get_peft_model
+
+    tokenizer = load_tokenizer(tiny_model_dir)
+    full = train_classifier(load_classifier(tiny_model_dir, device="cpu", seed=0), tokenizer, easy_data,
+                            lr=1e-3, max_steps=2, progress=False, profile=SMOKE)
+    lora_model = get_peft_model(load_classifier(tiny_model_dir, device="cpu", seed=0),
+                                LoraConfig(r=2, target_modules=["query", "value"], task_type="SEQ_CLS"))
+    lora = train_classifier(lora_model, tokenizer, easy_data, lr=1e-3, max_steps=2, progress=False, profile=SMOKE)
+    trainable_mb = lora.trainable_params * 4 / 2**20
+    assert lora.memory["gradients"] == pytest.approx(trainable_mb)
+    assert lora.memory["gradients"] < full.memory["gradients"] / 10
+    assert lora.memory["weights"] >= full.memory["weights"]  # the frozen base is still held in full
+
+
+def test_train_seeds_repeats_a_setting_and_keeps_chosen_models(tiny_model_dir, easy_data):
+    tokenizer = load_tokenizer(tiny_model_dir)
+    results = train_seeds(lambda seed: load_classifier(tiny_model_dir, device="cpu", seed=seed), tokenizer,
+                          easy_data, seeds=(0, 1), lr=1e-3, max_steps=2, progress=False, profile=SMOKE,
+                          label="full", extra={"method": "full"}, keep=lambda seed: seed == 1)
+    assert [r.extra["seed"] for r in results] == [0, 1]
+    assert results[0].train_losses != results[1].train_losses  # different heads and batch order
+    assert results[0].model is None and results[1].model is not None
+    assert {"method", "seed"} <= set(results[0].to_dict()) and "model" not in results[0].to_dict()
 
 
 def test_predict_and_results_table(tiny_model_dir, easy_data):
