@@ -140,6 +140,8 @@ def diagnose() -> DoctorReport:
                 report.cgroup = pool.cgroup_backend
             leftovers = _leftover_processes({r.values.get("uid") for r in runs.values()} - {None, 0})
             shm_leak = Path("/dev/shm", canary).exists()
+            if shm_leak:  # our own canary, written where the sandbox should not have reached: tidy it away
+                Path("/dev/shm", canary).unlink()
     finally:
         listener.close()
         os.environ.pop(CANARY_ENV, None)
