@@ -20,14 +20,15 @@ from .errors import UserError
 from .gradebook import Gradebook
 from .models import Bank
 from .models.questions import CodeQuestion
-from .reports import (GradesWriter, append_run_metadata, done_rows, feedback_html, feedback_markdown, grade_columns,
-                      safe_name)
+from .reports import (GradesWriter, append_run_metadata, done_rows, feedback_html, feedback_markdown, file_cell,
+                      grade_columns, safe_name)
+from .safetext import path_text
 from .sandbox import SandboxPool
 from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_chunks, student_chunks
 from .sandbox.layers import ESSENTIAL, missing_essential
 from .scoring import ProbeOutcome, QuizResult, score_answers
 from .submissions import Submission, expand_submissions
-from .submissions.limits import file_sha256
+from .submissions.limits import file_sha256, stem_name
 from .submissions.worker import ParserPool
 
 
@@ -69,7 +70,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     run = GradeRun(out_dir)
     done = done_rows(out_dir / "grades.csv", grade_columns(bank)) if resume else set()
     todo = [(path, file_sha256(path)) for path in files]
-    todo = [(path, sha) for path, sha in todo if (str(path), sha) not in done]
+    todo = [(path, sha) for path, sha in todo if (file_cell(path), sha) not in done]
     run.skipped = len(files) - len(todo)
     code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
     code_ids = frozenset(q.id for q in code_questions)
@@ -106,7 +107,10 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
                 for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
                                    disable=not progress):
                     graded = future.result()
-                    _write(graded, bank, out_dir, writer, gradebook, used_names)
+                    try:
+                        _write(graded, bank, out_dir, writer, gradebook, used_names)
+                    except Exception:  # a bug writing one student's reports must not cost the others their rows
+                        graded.internal_error = True
                     run.failures += graded.internal_error
                     run.graded.append((graded.submission.student, graded.result, graded.reason))
             except BaseException:  # Ctrl-C: stop the sandboxes now rather than wait for them to finish
@@ -140,7 +144,7 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
                references: ReferenceValues, pool: SandboxPool | None, parser: ParserPool, reveal_key: bool,
                require: tuple[str, ...]) -> _Graded:
     """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
-    submission = Submission(path=path, student=path.stem)
+    submission = Submission(path=path, student=stem_name(path))
     try:
         submission = parser.read(path, code_ids)
         if submission.unreadable:
@@ -172,15 +176,22 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
 def _write(graded: _Graded, bank: Bank, out_dir: Path, writer: GradesWriter, gradebook: Gradebook,
            used_names: set[str]) -> None:
     sub = graded.submission
-    summary = gradebook.record(bank=bank, student=sub.student, sha256=graded.sha256, file=str(sub.path),
-                               result=graded.result, reason=graded.reason)
-    attempt = gradebook.attempt_number(bank.id, sub.student, graded.sha256)
-    writer.write(sub, graded.result, graded.reason, sha256=graded.sha256, summary=summary, attempt=attempt)
-    name = safe_name(sub.student)
-    if name in used_names:
-        name = f"{name}-{graded.sha256[:8] or len(used_names)}"
-    used_names.add(name)
-    (out_dir / "feedback" / f"{name}.md").write_text(
-        feedback_markdown(bank, sub, graded.result, graded.reason, summary), encoding="utf-8")
-    (out_dir / "feedback" / f"{name}.html").write_text(
-        feedback_html(bank, sub, graded.result, graded.reason, summary), encoding="utf-8")
+    row_written = False
+    try:
+        summary = gradebook.record(bank=bank, student=sub.student, sha256=graded.sha256, file=path_text(sub.path),
+                                   result=graded.result, reason=graded.reason)
+        attempt = gradebook.attempt_number(bank.id, sub.student, graded.sha256)
+        markdown = feedback_markdown(bank, sub, graded.result, graded.reason, summary)
+        page = feedback_html(bank, sub, graded.result, graded.reason, summary)
+        writer.write(sub, graded.result, graded.reason, sha256=graded.sha256, summary=summary, attempt=attempt)
+        row_written = True
+        name = safe_name(sub.student)
+        if name in used_names:
+            name = f"{name}-{graded.sha256[:8] or len(used_names)}"
+        used_names.add(name)
+        (out_dir / "feedback" / f"{name}.md").write_text(markdown, encoding="utf-8")
+        (out_dir / "feedback" / f"{name}.html").write_text(page, encoding="utf-8")
+    except Exception as exc:
+        if not row_written:  # every submission gets its row, if only to say what went wrong
+            writer.write(sub, None, f"internal error while writing the results: {type(exc).__name__}", sha256=graded.sha256)
+        raise

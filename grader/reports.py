@@ -2,6 +2,12 @@
 
 Rows are appended and flushed as each submission finishes, so an interrupted run keeps what it did
 and ``--resume`` can skip it.
+
+Much of the text written here comes from students (names, file names, answers, exception messages,
+invented question ids), so every writer treats text as hostile: it is made valid, printable Unicode
+(:mod:`grader.safetext`: a lone surrogate can no longer make a write fail), a grades.csv cell that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) is quoted with a leading apostrophe,
+HTML is escaped, and Markdown feedback carries no raw HTML, images or script links.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from typing import Any
 
 from .errors import UserError
 from .models import Bank
+from .safetext import path_text, printable
 from .scoring import QuizResult
 from .scoring.attempts import AttemptSummary
 from .scoring.result import STATUS_MARK
@@ -29,6 +36,21 @@ BASE_COLUMNS = ["student", "score", "max_score", "percent", "passed", "counted_p
 def grade_columns(bank: Bank) -> list[str]:
     """The contract columns, the attempt policy's result, file, hash and reason, then one column per question."""
     return BASE_COLUMNS + [f"q:{q.id}" for q in bank.questions]
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat a cell as a formula (OWASP's CSV injection list)."""
+
+
+def csv_text(value: str) -> str:
+    """A grades.csv cell: printable on one line, and never a formula (a leading apostrophe quotes it)."""
+    text = printable(value, one_line=True)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def file_cell(path: Path | str) -> str:
+    """How a submission's path is written in grades.csv (and matched by ``--resume``)."""
+    return csv_text(path_text(path))
 
 
 def safe_name(student: str) -> str:
@@ -64,8 +86,8 @@ class GradesWriter:
 
     def write(self, submission: Submission, result: QuizResult | None, reason: str, *, sha256: str = "",
               summary: AttemptSummary | None = None, attempt: int = 0) -> None:
-        row = {"student": submission.student, "file": str(submission.path), "reason": reason, "sha256": sha256,
-               "attempt": str(attempt or "")}
+        row = {"student": csv_text(submission.student), "file": file_cell(submission.path), "reason": csv_text(reason),
+               "sha256": sha256, "attempt": str(attempt or "")}
         if summary is not None:
             row["counted_percent"] = f"{summary.counted_percent:.2f}"
         if result is not None:
@@ -116,19 +138,44 @@ def append_run_metadata(out_dir: Path, *, bank: Bank, bank_path: str | Path | No
     return path
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+"""What makes inline Markdown of plain text (code, emphasis, links, table cells); ``<`` is left to
+:func:`inert_markdown`, which writes it as ``&lt;`` before a tag name."""
+_RAW_HTML = re.compile(r"<(?=[A-Za-z/!?])")
+_SCRIPT_LINK = re.compile(r"\]\(\s*<?\s*(javascript|vbscript|data)\s*:", re.I)
+
+
+def markdown_text(text: str) -> str:
+    """Untrusted text as literal Markdown on one line: every character that means something is escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(text, one_line=True))
+
+
+def inert_markdown(text: str) -> str:
+    """A whole Markdown document that a renderer cannot turn into markup the bank did not write.
+
+    Question feedback mixes the bank's Markdown with text from the sandbox (exception messages, type
+    names), so the document as a whole gets: printable text, no raw HTML (``<`` before a tag name is
+    written ``&lt;``), no images (``![`` loads a remote address when shown) and no script links.
+    """
+    text = _RAW_HTML.sub("&lt;", printable(text))
+    text = text.replace("![", "!\\[")
+    return _SCRIPT_LINK.sub(lambda m: "]\\(" + m.group(0)[2:], text)
+
+
 def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
                       summary: AttemptSummary | None = None) -> str:
     """What a student reads: score, verdict, attempts, problems with the submission, then each question."""
-    lines = [f"# {bank.title}", "", f"Student: **{submission.student}**  ", f"Submission: `{submission.path.name}`", ""]
+    lines = [f"# {bank.title}", "", f"Student: **{markdown_text(submission.student)}**  ",
+             f"Submission: {markdown_text(path_text(submission.path.name))}", ""]
     if summary is not None:
         lines += [summary.message, ""]
     if result is None:
-        lines += [f"**Not graded:** {reason}", ""]
-        return "\n".join(lines)
+        lines += [f"**Not graded:** {markdown_text(reason)}", ""]
+        return inert_markdown("\n".join(lines))
     if submission.problems:
-        lines += ["## Problems with the submission", ""] + [f"- {p}" for p in submission.problems] + [""]
+        lines += ["## Problems with the submission", ""] + [f"- {markdown_text(p)}" for p in submission.problems] + [""]
     lines.append(result.to_markdown())
-    return "\n".join(lines)
+    return inert_markdown("\n".join(lines))
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
@@ -140,10 +187,11 @@ pre{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px}"""
 def feedback_html(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
                   summary: AttemptSummary | None = None) -> str:
     """The same feedback as a self-contained HTML page (opens from a file, no scripts, all text escaped)."""
-    e = html.escape
+    def e(text: str) -> str:
+        return html.escape(printable(text))
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(bank.title)} — {e(submission.student)}</title>",
              f"<style>{_STYLE}</style></head><body>", f"<h1>{e(bank.title)}</h1>",
-             f"<p>Student: <b>{e(submission.student)}</b><br>Submission: <code>{e(submission.path.name)}</code></p>"]
+             f"<p>Student: <b>{e(submission.student)}</b><br>Submission: <code>{e(path_text(submission.path.name))}</code></p>"]
     if summary is not None:
         parts.append(f"<p>{e(summary.message)}</p>")
     if result is None:

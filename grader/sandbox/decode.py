@@ -5,7 +5,9 @@ against the shapes :mod:`.encoding` produces, with limits on size, depth and cou
 it is used. A malformed value (a bad ``$float``, a tensor whose data does not fit its shape, JSON
 nested 5000 deep, a ``NaN`` token) fails the probe it claims to be for, with a reason; a line that
 is not a record at all is ignored; nothing here raises, so one hostile submission costs its own
-points and nothing else.
+points and nothing else. Strings are checked too: JSON's ``"\\ud800"`` escapes decode to lone
+surrogates, which no report can write, so a string value holding one is malformed, and texts shown
+in feedback (error messages, type names) come out as printable, valid Unicode.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..safetext import has_lone_surrogate, printable
 
 MAX_LINE = 16 * 1024 * 1024
 """Longest record accepted (a 200 000-element tensor is about 5 MB)."""
@@ -53,7 +57,7 @@ def loads(line: bytes) -> Any:
 
 def _text(value: Any) -> str:
     text = value if type(value) is str else repr(type(value).__name__)
-    return text[:MAX_TEXT]
+    return printable(text[:MAX_TEXT])
 
 
 def check_value(value: Any, depth: int = 0) -> Any:
@@ -70,6 +74,8 @@ def check_value(value: Any, depth: int = 0) -> Any:
     if kind is str:
         if len(value) > MAX_STR:
             raise Malformed("a string that is too long")
+        if has_lone_surrogate(value):
+            raise Malformed("a string that is not valid Unicode (a lone surrogate)")
         return value
     if kind is list:
         if len(value) > MAX_ELEMENTS:
@@ -85,7 +91,7 @@ def check_value(value: Any, depth: int = 0) -> Any:
     if tag in ("$object", "$dtype"):
         if type(body) is not str or len(body) > 200:
             raise Malformed(f"{tag} must be a short string")
-        return value
+        return {tag: printable(body, one_line=True)}  # a type's name, shown in feedback
     if tag == "$set":
         if type(body) is not list:
             raise Malformed("$set must hold a list")
@@ -107,6 +113,7 @@ def _check_tensor(body: Any) -> dict:
         raise Malformed("a tensor shape must be a short list of non-negative ints")
     if type(dtype) is not str or len(dtype) > 40:
         raise Malformed("a tensor dtype must be a short string")
+    dtype = printable(dtype, one_line=True)
     count = math.prod(shape) if shape else 1
     if count > MAX_ELEMENTS or type(data) is not list or len(data) != count:
         raise Malformed(f"tensor data does not match its shape {tuple(shape)}")
@@ -171,10 +178,10 @@ def decode_records(raw: bytes, probe_ids: frozenset[str] | None = None) -> Recor
             else:
                 out.errors[probe] = _text(record.get("error"))
         elif event == "isolation" and not out.layers and type(record.get("layers")) is dict:
-            out.layers = {str(k)[:60]: v for k, v in record["layers"].items() if type(v) is bool}
+            out.layers = {_text(k)[:60]: v for k, v in record["layers"].items() if type(v) is bool}
             out.identity = _text(record.get("identity", ""))
             refused = record.get("refused")
-            out.refused = [str(x)[:60] for x in refused] if type(refused) is list else []
+            out.refused = [_text(x)[:60] for x in refused] if type(refused) is list else []
         elif event == "code_error" and out.code_error is None:
             out.code_error, out.code_error_at = _text(record.get("error")), _location(record)
         elif event == "setup_error" and out.setup_error is None:

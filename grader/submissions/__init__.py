@@ -18,11 +18,15 @@ class Submission:
 
     path: Path
     student: str
+    """Who the row is for: the file's name without its suffix, unless the file names its student."""
     answers: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     """Why some or all answers could not be read (shown in feedback, never fatal)."""
     unreadable: bool = False
     """True when nothing could be read from the file at all."""
+    claimed: str | None = None
+    """The name the file itself gives its student (answer file ``student``, notebook metadata), if any:
+    a claim the grader checks against the other submissions' file names before using it."""
 
 
 def read_submission(path: str | Path, *, code_question_ids: frozenset[str] = frozenset()) -> Submission:

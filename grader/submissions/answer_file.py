@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from . import Submission
-from .limits import LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file
+from ..safetext import printable
+from .limits import (LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file,
+                     stem_name, student_name)
 
 YAML_DEPTH = 40
 
@@ -65,7 +67,7 @@ def parse_answer_text(raw: bytes, suffix: str, limits: ParseLimits = LIMITS) -> 
 
 
 def read_answer_file(path: Path, limits: ParseLimits = LIMITS) -> Submission:
-    sub = Submission(path=path, student=path.stem)
+    sub = Submission(path=path, student=stem_name(path))
     try:
         raw = read_regular_file(path, limits.answer_file_bytes)
         if not raw.strip():
@@ -76,10 +78,11 @@ def read_answer_file(path: Path, limits: ParseLimits = LIMITS) -> Submission:
     if not isinstance(data, dict):
         return _broken(sub, f"expected a mapping with 'answers', found {type(data).__name__}")
     student = data.get("student")
-    if type(student) is str and student.strip() and len(student) <= limits.student_chars:
-        sub.student = student.strip()
+    claimed = student_name(student, limits) if type(student) is str else None
+    if claimed is not None:
+        sub.student = sub.claimed = claimed
     elif type(student) is int and abs(student) < 10 ** 12:
-        sub.student = str(student)
+        sub.student = sub.claimed = str(student)
     elif student is not None:
         sub.problems.append("ignored 'student': it must be a short text; the file name is used instead")
     answers = data.get("answers")
@@ -90,7 +93,7 @@ def read_answer_file(path: Path, limits: ParseLimits = LIMITS) -> Submission:
     if len(answers) > limits.answers:
         return _broken(sub, f"{len(answers):,} answers, more than the {limits.answers:,} a file may have")
     for key, value in answers.items():
-        qid = str(key)[:100] if type(key) in (str, int) else None
+        qid = printable(str(key)[:100], one_line=True) if type(key) in (str, int) else None
         if qid is None:
             sub.problems.append("ignored an answer whose question id is not text")
             continue

@@ -4,8 +4,10 @@ Answer files and notebooks are written by students, so nothing in them is truste
 only when it is a regular file (never through a symbolic link, never a FIFO or a device) of bounded
 size, parsed with bounded depth, bounded integer digits and no YAML aliases, and every answer is
 checked to be plain data (``None``, bools, numbers, text, lists and dicts of them) of bounded size
-before it is scored, stored in the gradebook or shown in feedback. A limit that is hit costs that
-answer (or that file) with a reason, never the run.
+before it is scored, stored in the gradebook or shown in feedback. Text is made valid, printable
+Unicode on the way in (:mod:`grader.safetext`): JSON, YAML and Python literals all accept lone
+surrogates, which no report can write. A limit that is hit costs that answer (or that file) with a
+reason, never the run.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import os
 import stat
 from dataclasses import dataclass
 from typing import Any
+
+from ..safetext import path_text, printable
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,20 @@ LIMITS = ParseLimits()
 
 class Refused(ValueError):
     """The file (or one answer) breaks a limit; the message says which, in words a student can use."""
+
+
+def student_name(text: str, limits: "ParseLimits | None" = None) -> str | None:
+    """A name a file gives its student, as one printable line; None when nothing printable is left or it is too long."""
+    limits = limits or LIMITS
+    name = printable(text, one_line=True)
+    return name if name and len(name) <= limits.student_chars and name.strip("\ufffd ") else None
+
+
+def stem_name(path: os.PathLike | str) -> str:
+    """The student a file stands for when it names none: its file name without the suffix, printable."""
+    from pathlib import Path
+
+    return path_text(Path(path).stem) or "student"
 
 
 def read_regular_file(path: os.PathLike | str, max_bytes: int) -> bytes:
@@ -111,7 +129,9 @@ def plain_answer(value: Any, limits: ParseLimits = LIMITS) -> Any:
 
     def leaf(item: Any) -> Any:
         kind = type(item)
-        if item is None or kind is bool or kind is str and len(item) <= limits.text_chars:
+        if kind is str and len(item) <= limits.text_chars:
+            return printable(item)
+        if item is None or kind is bool:
             return item
         if kind is str:
             raise Refused(f"a text of {len(item):,} characters (at most {limits.text_chars:,})")
@@ -140,7 +160,7 @@ def plain_answer(value: Any, limits: ParseLimits = LIMITS) -> Any:
         if kind in (set, frozenset):
             if not all(type(x) is str for x in item):
                 raise Refused("a set in the answer holds more than text")
-            return sorted(item)
+            return sorted(printable(x) for x in item)
         return list(item)
 
     root = container(value, 0)
@@ -151,6 +171,8 @@ def plain_answer(value: Any, limits: ParseLimits = LIMITS) -> Any:
         source, target, depth = stack.pop()
         items = source.items() if isinstance(target, dict) else enumerate(target)
         for key, item in list(items):
+            if isinstance(target, dict) and type(key) is str:
+                key = printable(key, one_line=True)
             made = container(item, depth)
             if made is None:
                 target[key] = leaf(item)

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from . import Submission
-from .limits import LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file
+from ..safetext import printable
+from .limits import (LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file,
+                     stem_name, student_name)
 
 ANSWER_MARK = re.compile(r"^\s*#\s*answer\s*:\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)\s*$", re.I)
 MAX_BYTES = LIMITS.notebook_bytes
@@ -50,9 +52,7 @@ def _student(nb: dict[str, Any], limits: ParseLimits) -> str | None:
     metadata = nb.get("metadata")
     grader = metadata.get("grader") if isinstance(metadata, dict) else None
     student = grader.get("student") if isinstance(grader, dict) else None
-    if isinstance(student, str) and student.strip() and len(student) <= limits.student_chars:
-        return student.strip()
-    return None
+    return student_name(student, limits) if isinstance(student, str) else None
 
 
 def parse_literal_answer(body: str, limits: ParseLimits = LIMITS) -> tuple[Any, str | None]:
@@ -64,7 +64,7 @@ def parse_literal_answer(body: str, limits: ParseLimits = LIMITS) -> tuple[Any, 
         tree = ast.parse(body)
     except (SyntaxError, ValueError) as exc:  # ValueError: a literal over the interpreter's digit limit
         line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", None) or str(exc)
+        message = printable(getattr(exc, "msg", None) or str(exc), one_line=True)
         return None, f"the answer cell is not valid Python ({f'line {line}: ' if line else ''}{message[:120]})"
     except (MemoryError, RecursionError):
         return None, "the answer cell is too large or too deeply nested"
@@ -85,7 +85,7 @@ def parse_literal_answer(body: str, limits: ParseLimits = LIMITS) -> tuple[Any, 
 def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] = frozenset(),
                    limits: ParseLimits = LIMITS) -> Submission:
     """The answers in notebook bytes ``raw`` (``path`` names the student). Never raises."""
-    sub = Submission(path=path, student=path.stem)
+    sub = Submission(path=path, student=stem_name(path))
     if not raw.strip():
         return _broken(sub, "the notebook file is empty")
     try:
@@ -94,14 +94,16 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
     except Refused as exc:
         return _broken(sub, f"the notebook cannot be read: {exc}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _broken(sub, f"not a valid notebook (invalid JSON: {str(exc)[:160]}); was it saved completely?")
+        return _broken(sub, f"not a valid notebook (invalid JSON: {printable(str(exc)[:160])}); was it saved completely?")
     except RecursionError:
         return _broken(sub, "the notebook cannot be read: it is nested too deeply")
     try:
         cells = _cells(nb)
     except Refused as exc:
         return _broken(sub, str(exc))
-    sub.student = _student(nb, limits) or sub.student
+    claimed = _student(nb, limits)
+    if claimed is not None:
+        sub.student = sub.claimed = claimed
     seen: dict[str, int] = {}
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
@@ -141,7 +143,7 @@ def read_notebook(path: Path, *, code_question_ids: frozenset[str] = frozenset()
     try:
         raw = read_regular_file(path, limits.notebook_bytes)
     except Refused as exc:
-        return _broken(Submission(path=path, student=path.stem), f"cannot read the notebook: {exc}")
+        return _broken(Submission(path=path, student=stem_name(path)), f"cannot read the notebook: {exc}")
     return parse_notebook(raw, path, code_question_ids=code_question_ids, limits=limits)
 
 

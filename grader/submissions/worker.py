@@ -19,7 +19,9 @@ import threading
 import time
 from pathlib import Path
 
+from ..safetext import printable
 from . import Submission, read_submission
+from .limits import stem_name
 
 MEMORY_MB = 1024
 TIMEOUT_S = 30.0
@@ -40,7 +42,8 @@ def serve(memory_mb: int) -> None:
         path = Path(request["path"])
         try:
             sub = read_submission(path, code_question_ids=frozenset(request["code_ids"]))
-            reply = {"student": sub.student, "answers": sub.answers, "problems": sub.problems, "unreadable": sub.unreadable}
+            reply = {"student": sub.student, "claimed": sub.claimed, "answers": sub.answers, "problems": sub.problems,
+                     "unreadable": sub.unreadable}
         except MemoryError:
             reply = {"error": "the file needs more memory to read than a submission may use"}
         except Exception as exc:  # a parser bug: this file's reason, not the run's end
@@ -77,8 +80,11 @@ class ParserWorker:
             return _unreadable(path, f"the file could not be read within the grader's limits ({why})")
         if not isinstance(reply, dict) or "error" in reply:
             return _unreadable(path, str(reply.get("error") if isinstance(reply, dict) else "unreadable"))
-        return Submission(path=path, student=str(reply["student"]), answers=dict(reply["answers"]),
-                          problems=[str(p) for p in reply["problems"]], unreadable=bool(reply["unreadable"]))
+        claimed = reply.get("claimed")
+        return Submission(path=path, student=printable(str(reply["student"]), one_line=True) or stem_name(path),
+                          answers=dict(reply["answers"]), problems=[printable(str(p)) for p in reply["problems"]],
+                          unreadable=bool(reply["unreadable"]),
+                          claimed=printable(claimed, one_line=True) if isinstance(claimed, str) else None)
 
     def _read_line(self, proc: subprocess.Popen) -> bytes:
         deadline = time.monotonic() + self.timeout_s
@@ -146,4 +152,4 @@ class ParserPool:
 
 
 def _unreadable(path: Path, reason: str) -> Submission:
-    return Submission(path=path, student=path.stem, problems=[reason], unreadable=True)
+    return Submission(path=path, student=stem_name(path), problems=[reason], unreadable=True)
