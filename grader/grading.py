@@ -92,6 +92,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     writer = GradesWriter(out_dir, bank, append=resume)
     gradebook = Gradebook(out_dir / "gradebook.sqlite")
     used_names: set[str] = set()
+    owned = {stem_name(path) for path, _ in todo}
     parser = ParserPool(jobs)
     try:
         append_run_metadata(out_dir, bank=bank, bank_path=bank_path, submissions=len(todo), sandbox=sandbox,
@@ -99,7 +100,8 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
 
         def work(item: tuple[Path, str]) -> _Graded:
             path, sha = item
-            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, parser, reveal_key, require)
+            return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, parser, reveal_key, require,
+                              owned)
 
         with ThreadPoolExecutor(max_workers=jobs) as executor:
             futures = [executor.submit(work, item) for item in todo]
@@ -142,11 +144,11 @@ def _check_isolation(pool: SandboxPool, unsafe: bool) -> dict:
 
 def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_questions: list[CodeQuestion],
                references: ReferenceValues, pool: SandboxPool | None, parser: ParserPool, reveal_key: bool,
-               require: tuple[str, ...]) -> _Graded:
+               require: tuple[str, ...], owned: set[str] = frozenset()) -> _Graded:
     """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
     submission = Submission(path=path, student=stem_name(path))
     try:
-        submission = parser.read(path, code_ids)
+        submission = _check_claim(parser.read(path, code_ids), owned)
         if submission.unreadable:
             return _Graded(submission, sha, None, submission.problems[-1])
         outcomes: dict[str, dict[str, ProbeOutcome]] = {}
@@ -171,6 +173,23 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
         return _Graded(submission, sha, result, "; ".join(reasons))
     except Exception as exc:  # a bug must not cost the other students their grades
         return _Graded(submission, sha, None, f"internal error while grading: {type(exc).__name__}: {exc}", True)
+
+
+def _check_claim(submission: Submission, owned: set[str]) -> Submission:
+    """A file may name its student (DESIGN.md), but not one who hands in a file under their own name in this run.
+
+    Names inside a file are claims nobody checked: without this, a file saying ``"student": "bob"``
+    would take bob's row, use up his attempts and, under ``keep: latest``, replace his grade. ``owned``
+    holds the names this run's file names give. A later run may still add an attempt for bob under
+    another file name (a retry, ``--resume``): docs/autograding.md lists that as a limit.
+    """
+    stem = stem_name(submission.path)
+    claimed = submission.claimed
+    if claimed is not None and claimed != stem and claimed in owned:
+        submission.student = stem
+        submission.problems.append(f"the file says it is the work of '{claimed}', who handed in a file of their own; "
+                                   f"graded as '{stem}'")
+    return submission
 
 
 def _write(graded: _Graded, bank: Bank, out_dir: Path, writer: GradesWriter, gradebook: Gradebook,

@@ -6,11 +6,11 @@ their code raises and the names of the classes it returns. JSON, YAML and Python
 accept ``"\\ud800"``, a lone surrogate: a ``str`` that cannot be written as UTF-8, which used to end
 the whole run (and lose every later student's row) when the gradebook or a feedback file was
 written. Names and answers also carry HTML for the feedback, spreadsheet formulas for grades.csv,
-and terminal escape sequences.
+terminal escape sequences, and other students' names.
 
 One grading run (a choice, a numeric and a code question; two jobs) serves every case. Each file
 must get its own row with the points it deserves, every honest student keeps theirs, grades.csv
-stays a clean table and no feedback file carries a live tag.
+stays a clean table, no feedback file carries a live tag, and no file can claim a classmate's row.
 """
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def _cases(bank) -> dict[str, tuple[bytes, float]]:
         # terminal escapes, NUL, CR/LF that try to add a row, bidi overrides
         "control.json": (json.dumps({"student": "\x1b[31mred\x1b]0;pwned\x07\x00\r\nbob,6,6,100.00,true\u202egpj.exe",
                                      "answers": {"lora-principle": "B\x1b[2J", "total-params": 294912}}).encode(), 1),
+        # somebody else's name
+        "mallory.json": (json.dumps({"student": "zz_honest", "answers": {"lora-principle": "A"}}).encode(), 0),
+        "mallory_nb.ipynb": (nb({"count-params": "def count_lora_params(d, k, r):\n    return None\n"}, student="zz_honest"), 2),
         "zz_honest.ipynb": (nb({}), 6),
     }
 
@@ -143,6 +146,16 @@ def test_the_gradebook_holds_every_attempt_as_valid_text(graded):
     for student in students:
         student.encode("utf-8")
         assert not CONTROL.search(student), student
+
+
+def test_no_file_can_claim_a_classmates_row(graded):
+    """mallory's files name zz_honest as their student; zz_honest handed in a file of their own."""
+    honest = [r for r in graded["rows"] if r["student"] == "zz_honest"]
+    assert len(honest) == 1 and Path(honest[0]["file"]).name == "zz_honest.ipynb"
+    assert honest[0]["attempt"] == "1" and float(honest[0]["counted_percent"]) == 100
+    for name in ("mallory.json", "mallory_nb.ipynb"):
+        row = _row(graded, name)
+        assert row["student"] == Path(name).stem and "zz_honest" in row["reason"], row
 
 
 def test_html_and_markdown_still_show_what_the_student_wrote(graded):
