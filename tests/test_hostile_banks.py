@@ -45,6 +45,15 @@ BANKS: dict[str, tuple[str, str]] = {
     "redos_text": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n    patterns: ['(a|aa)+']\n", "backtrack"),
     "redos_concept": (HEAD + "questions:\n  - id: q\n    type: free_response\n    prompt: x\n    concepts:\n"
                       "      - {id: c, label: C, patterns: ['(\\w+)*\\d$']}\n", "backtrack"),
+    # patterns whose counted repeats the regex package expands while compiling: gigabytes before any match
+    "regex_repeat_bomb": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n    patterns: ['a{4294967294}']\n",
+                          "repeat"),
+    "regex_nested_repeats": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n"
+                             "    patterns: ['ok', '(?:(?:(?:a{1000}){1000}){1000}){1000}']\n", "repeat"),
+    "regex_concept_repeats": (HEAD + "questions:\n  - id: q\n    type: free_response\n    prompt: x\n    concepts:\n"
+                              "      - {id: c, label: C, patterns: ['(?:x{60000}){60000}']}\n", "repeat"),
+    "regex_huge_pattern": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n    patterns: ['"
+                           + "(?:ab|cd)" * 200_000 + "']\n", "characters"),
 }
 
 
@@ -63,7 +72,7 @@ def test_validate_gives_a_located_error_quickly(tmp_path, name):
     assert word in first.lower(), first
 
 
-@pytest.mark.parametrize("name", ["alias_bomb", "deep_flow", "huge_int", "inf_answer"])
+@pytest.mark.parametrize("name", ["alias_bomb", "deep_flow", "huge_int", "inf_answer", "regex_repeat_bomb"])
 def test_release_and_grade_refuse_them_too(tmp_path, name):
     bank = tmp_path / f"{name}.yaml"
     bank.write_text(BANKS[name][0])

@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, WithJsonSchema, field_v
 from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located
 from .keyhash import key_digest, numeric_hash_matches, option_value
 from .options import Option, check_unique_option_ids, default_option_ids
+from .regexsize import size_problem
 
 #: Seed documents use several difficulty vocabularies; they all land on one three-step scale.
 DIFFICULTY_WORDS: dict[str, str] = {
@@ -28,7 +29,11 @@ DIFFICULTY_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(DIFFICULTY_WORDS)}, 
 
 
 def _check_regex(pattern: str, where: str) -> None:
-    """Patterns run on the ``regex`` package (with a time limit, grader/scoring/patterns.py): compile them with it."""
+    """Patterns run on the ``regex`` package (with a time limit, grader/scoring/patterns.py): compile them with it,
+    unless they are too big to compile safely (:mod:`.regexsize`)."""
+    problem = size_problem(pattern)
+    if problem is not None:
+        raise located(where, problem)
     try:
         regex.compile(pattern)
     except regex.error as exc:
