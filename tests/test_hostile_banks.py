@@ -52,6 +52,13 @@ BANKS: dict[str, tuple[str, str]] = {
                              "    patterns: ['ok', '(?:(?:(?:a{1000}){1000}){1000}){1000}']\n", "repeat"),
     "regex_concept_repeats": (HEAD + "questions:\n  - id: q\n    type: free_response\n    prompt: x\n    concepts:\n"
                               "      - {id: c, label: C, patterns: ['(?:x{60000}){60000}']}\n", "repeat"),
+    # numbers that lift a limit or overflow a sum
+    "memory_mb_lifts_the_limit": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1', memory_mb: 10000000,"
+                                  " checks: [{id: p, name: p, expr: x}]}\n", "less than or equal"),
+    "points_overflow": (HEAD + "questions:\n  - {id: q, type: numeric, prompt: x, answer: 1, points: 1.0e+308}\n"
+                        "  - {id: r, type: numeric, prompt: x, answer: 1, points: 1.0e+308}\n", "less than or equal"),
+    "probe_points_overflow": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1',"
+                              " checks: [{id: p, name: p, expr: x, points: 1.0e+308}]}\n", "less than or equal"),
     "regex_huge_pattern": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n    patterns: ['"
                            + "(?:ab|cd)" * 200_000 + "']\n", "characters"),
 }

@@ -28,6 +28,11 @@ DIFFICULTY_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(DIFFICULTY_WORDS)}, 
                                     "description": "easy, medium or hard, or beginner/intermediate/advanced/expert"})
 
 
+MAX_POINTS = 10_000
+"""Points of one question or probe (sums of huge values overflow to inf and a percent of NaN)."""
+MAX_MEMORY_MB = 16_384
+
+
 def _check_regex(pattern: str, where: str) -> None:
     """Patterns run on the ``regex`` package (with a time limit, grader/scoring/patterns.py): compile them with it,
     unless they are too big to compile safely (:mod:`.regexsize`)."""
@@ -57,7 +62,7 @@ class QuestionBase(StrictModel):
     """The source's own difficulty word (kept when ``difficulty`` was given as a seed word)."""
     category: str | None = None
     """The source's category, e.g. Conceptual, Debug, Metrics, Model Choice."""
-    points: float = Field(1, ge=0)
+    points: float = Field(1, ge=0, le=MAX_POINTS)
     """Maximum points for this question."""
     tags: list[Slug] = Field(default_factory=list)
     """Topic tags; questions that two seeds both ask share a tag."""
@@ -354,7 +359,7 @@ class FreeResponseQuestion(QuestionBase):
     """
 
     type: Literal["free_response"]
-    points: float = Field(0, ge=0)
+    points: float = Field(0, ge=0, le=MAX_POINTS)
     concepts: list[Concept] = Field(min_length=1)
     model_answer: str | None = None
 
@@ -392,7 +397,7 @@ class Probe(StrictModel):
     """Shown in feedback, hidden probes included."""
     expr: NonEmptyStr
     """Python expression over the names the student's code defines."""
-    points: float = Field(1, ge=0)
+    points: float = Field(1, ge=0, le=MAX_POINTS)
     hidden: bool = False
     """Hidden probes are named in feedback; their expression and expected value never are."""
     message: str | None = None
@@ -423,8 +428,9 @@ class CodeQuestion(QuestionBase):
     student, the references for the reference) are executed before this one."""
     timeout_s: float = Field(20, gt=0, le=600)
     """Wall-clock seconds for the student's code and all probes together."""
-    memory_mb: int = Field(2048, ge=64)
-    """Address space the student's code may add on top of the preloaded libraries."""
+    memory_mb: int = Field(2048, ge=64, le=MAX_MEMORY_MB)
+    """Memory the sandbox as a whole may add on top of the preloaded libraries (at most 16 GiB: a bank
+    cannot lift the limit that keeps a student's code from taking the grader's machine down)."""
 
     @field_validator("checks")
     @classmethod

@@ -31,6 +31,9 @@ SKIP_ENV = "GRADER_SANDBOX_TEST_WITHOUT"
 """Comma-separated layers to leave out on purpose (``cgroup``, …): for testing the fallback paths."""
 PREFIX = "grader-"
 V1_CONTROLLERS = ("memory", "pids", "freezer")
+POOL_MEMORY_SHARE = 0.75
+"""The share of the machine's memory all sandboxes of a pool may hold together, whatever each question
+allows and however many run at once: the grader and the rest of the machine keep the remainder."""
 
 
 def skipped(layer: str) -> bool:
@@ -280,6 +283,27 @@ class Pool:
         for directory in dict.fromkeys(self.dirs.values()):
             remove_tree(directory)
 
+    def cap_memory(self, limit: int) -> bool:
+        """Limit the memory of every sandbox of the pool together to ``limit`` bytes; True when it holds."""
+        if "memory" not in self.limits:
+            return False
+        try:
+            if self.version == "v1":
+                _write(self.dirs["memory"] + "/memory.limit_in_bytes", str(limit))
+            else:
+                _write(self.dirs["unified"] + "/memory.max", str(limit))
+        except OSError:
+            return False
+        return True
+
+
+def machine_memory() -> int:
+    """Bytes of memory the machine has (MemTotal), or 0 when /proc/meminfo cannot tell."""
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
 
 def is_pool_dir(path: str) -> bool:
     """Whether ``path`` looks like one of our pools (a safety check before removing a recorded path)."""
@@ -379,6 +403,9 @@ def open_pool() -> Pool | None:
         except OSError:
             pool = None
         if pool is not None:
+            total = machine_memory()
+            if total:
+                pool.cap_memory(int(total * POOL_MEMORY_SHARE))
             return pool
     return None
 
