@@ -28,3 +28,37 @@ def test_all_sandboxes_together_stay_under_a_share_of_the_machine():
         else:
             limit = int(Path(group.dirs["unified"], "memory.max").read_text())
     assert 0 < limit <= machine_memory() * POOL_MEMORY_SHARE
+
+
+HOG = """
+import os
+for _ in range(100):  # each child leaves the session: without a CPU group per sandbox, each is a scheduling group of its own
+    if os.fork() == 0:
+        os.setsid()
+        while True:
+            pass
+while True:
+    pass
+"""
+WORK = "import time\nstarted = time.process_time()\nx = 0\nfor i in range(6_000_000):\n    x += i\n"
+
+
+def test_a_cpu_hog_cannot_starve_a_student_graded_at_the_same_time():
+    """100 spinning processes in their own sessions against one honest computation (about 0.5 s of CPU):
+    the honest sandbox still gets its share of the machine and finishes well within its limit."""
+    results = {}
+    with SandboxPool(preload=()) as pool:
+        def hog() -> None:
+            results["hog"] = pool.run(code=HOG, limits=Limits(timeout_s=10))
+
+        thread = threading.Thread(target=hog)
+        thread.start()
+        try:
+            import time
+            time.sleep(1.5)  # the hog's processes are running
+            results["honest"] = pool.run(code=WORK, probes=[("x", "x")], limits=Limits(timeout_s=6))
+        finally:
+            thread.join()
+    honest = results["honest"]
+    assert not honest.timed_out and honest.values.get("x") == sum(range(6_000_000)), (honest.crashed, honest.elapsed_s)
+    assert results["hog"].timed_out  # it really ran until its deadline

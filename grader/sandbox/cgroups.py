@@ -5,6 +5,11 @@ group is neither: every process a sandbox starts is born into its group, the mem
 limits count them all together (pages of its tmpfs and SysV shared memory included), and killing
 the group kills them all. One *pool* group per grader run holds one child group per sandbox.
 
+Where the ``cpu`` controller is available too, each sandbox's group is also its own CPU scheduling
+group, all with the same weight: a sandbox gets its share of the machine however many processes it
+runs. Without it, the kernel gives every *session* a share (autogroups), so code whose children each
+call ``setsid()`` took a hundred shares and made the student graded beside it time out.
+
 Backends are tried in order, first match wins (like peft's ``dispatch_*``):
 
 1. cgroup v2 with the ``memory`` and ``pids`` controllers available to us;
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field
 SKIP_ENV = "GRADER_SANDBOX_TEST_WITHOUT"
 """Comma-separated layers to leave out on purpose (``cgroup``, …): for testing the fallback paths."""
 PREFIX = "grader-"
-V1_CONTROLLERS = ("memory", "pids", "freezer")
+V1_CONTROLLERS = ("memory", "pids", "freezer", "cpu")
 POOL_MEMORY_SHARE = 0.75
 """The share of the machine's memory all sandboxes of a pool may hold together, whatever each question
 allows and however many run at once: the grader and the rest of the machine keep the remainder."""
@@ -341,11 +346,14 @@ def _v2_with_limits(name: str) -> Pool | None:
     base, parent = places
     wanted = {"memory", "pids"}
     if parent == base:  # the root group: enable the controllers for its children ourselves
-        try:
-            _write(os.path.join(base, "cgroup.subtree_control"), "+memory +pids")
-        except OSError:
-            pass
-    if not wanted <= set(_read(os.path.join(parent, "cgroup.subtree_control")).split()):
+        for controllers in ("+memory +pids +cpu", "+memory +pids"):
+            try:
+                _write(os.path.join(base, "cgroup.subtree_control"), controllers)
+                break
+            except OSError:
+                pass
+    available = set(_read(os.path.join(parent, "cgroup.subtree_control")).split())
+    if not wanted <= available:
         return None
     pool = os.path.join(parent, name)
     if not _make(pool):
@@ -355,7 +363,15 @@ def _v2_with_limits(name: str) -> Pool | None:
     except OSError:
         _rmdir(pool)
         return None
-    return Pool("v2", {"unified": pool}, ("memory", "pids"))
+    limits: tuple[str, ...] = ("memory", "pids")
+    if "cpu" in available:
+        try:
+            _write(os.path.join(pool, "cgroup.subtree_control"), "+cpu")
+            _write(os.path.join(pool, "cpu.weight"), str(min(10_000, 100 * (os.cpu_count() or 1))))
+            limits += ("cpu",)
+        except OSError:
+            pass
+    return Pool("v2", {"unified": pool}, limits)
 
 
 def _v1(name: str) -> Pool | None:
@@ -373,7 +389,14 @@ def _v1(name: str) -> Pool | None:
         for directory in dirs.values():
             _rmdir(directory)
         return None
-    return Pool("v1", dirs, ("memory", "pids"))
+    limits: tuple[str, ...] = ("memory", "pids")
+    if "cpu" in dirs:
+        try:  # as much CPU as the sandboxes would have had as sessions of their own, one share per core
+            _write(os.path.join(dirs["cpu"], "cpu.shares"), str(1024 * (os.cpu_count() or 1)))
+            limits += ("cpu",)
+        except OSError:
+            _rmdir(dirs.pop("cpu"))
+    return Pool("v1", dirs, limits)
 
 
 def _v2_kill_only(name: str) -> Pool | None:

@@ -54,6 +54,10 @@ LAYERS: tuple[Layer, ...] = (
     Layer("cgroup_kill", "kill of the whole cgroup",
           "at the deadline every process of the sandbox is killed at once, none can fork away",
           "killing relies on the PID namespace alone"),
+    Layer("cgroup_cpu", "CPU share for the whole sandbox (cgroup)",
+          "each sandbox gets an equal share of the CPU, however many processes or sessions it starts",
+          "a submission whose children each call setsid() takes a share per process and can make students "
+          "graded at the same time run out of time", essential=False),
     Layer("disk_quota", "disk quota (size-limited tmpfs)",
           "everything the code writes (work folder, /tmp, /dev/shm) fits in the quota and vanishes with it",
           "only a per-file size limit: the code can fill the disk the gradebook is written to"),

@@ -117,7 +117,7 @@ def _supervise(request: dict, config: Config) -> tuple[dict, bytes, bytes]:
 
 
 def _cgroup(pool: cgroups.Pool | None, limits: isolate.Limits) -> tuple[cgroups.Sandbox | None, dict[str, bool]]:
-    layers = {"cgroup_memory": False, "cgroup_pids": False, "cgroup_kill": False}
+    layers = {"cgroup_memory": False, "cgroup_pids": False, "cgroup_kill": False, "cgroup_cpu": False}
     if pool is None:
         return None, layers
     try:
@@ -126,7 +126,7 @@ def _cgroup(pool: cgroups.Pool | None, limits: isolate.Limits) -> tuple[cgroups.
     except OSError:
         return None, layers
     return box, {"cgroup_memory": "memory" in pool.limits, "cgroup_pids": "pids" in pool.limits,
-                 "cgroup_kill": pool.kill_whole}
+                 "cgroup_kill": pool.kill_whole, "cgroup_cpu": "cpu" in pool.limits}
 
 
 def _pid_namespace_for_children() -> bool:
