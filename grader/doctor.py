@@ -3,7 +3,8 @@
 A layer's own report ("the mount namespace was created") is not taken on trust: the doctor plants
 canaries on the host (a file beside the repository, a variable in its own environment, a listening
 loopback port) and runs sandboxes that try to reach them, count the processes they can see, write
-to ``/dev/shm``, start a ``setsid()`` child, and compare uids with a sandbox running at the same time.
+to ``/dev/shm``, start a ``setsid()`` child, make a user namespace, and compare uids with a sandbox
+running at the same time.
 A layer is present only when its report and its check agree.
 """
 from __future__ import annotations
@@ -41,6 +42,9 @@ def environ_leaks(name, value):
     except OSError:
         raw = ""
     return name in os.environ or value in raw
+def makes_user_namespace():
+    import ctypes
+    return ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0
 if os.fork() == 0:  # a child that tries to outlive the sandbox
     os.setsid()
     time.sleep(60)
@@ -87,7 +91,8 @@ def _checks(pool: SandboxPool, *, repo: Path, canary_file: Path, canary: str, po
               ("network", f"connects({port})"),
               ("env", f"environ_leaks({CANARY_ENV!r}, {canary!r})"),
               ("uid", "os.getuid()"), ("root", "os.geteuid() == 0"),
-              ("quota", "os.statvfs('/tmp').f_blocks * os.statvfs('/tmp').f_frsize")]
+              ("quota", "os.statvfs('/tmp').f_blocks * os.statvfs('/tmp').f_frsize"),
+              ("userns", "makes_user_namespace()")]
     results: list = [None, None]
 
     def one(index: int) -> None:
@@ -161,6 +166,7 @@ def diagnose() -> DoctorReport:
                        "/tmp is not the size-limited tmpfs"),
     }
     checks["clean_environment"] = (values.get("env") is False, "the grader's environment reached the sandbox")
+    checks["syscall_filter"] = (values.get("userns") is False, "the code could create a user namespace")
     for layer in LAYERS:
         held = bool(layers.get(layer.name))
         check = checks.get(layer.name)

@@ -62,3 +62,76 @@ def test_a_cpu_hog_cannot_starve_a_student_graded_at_the_same_time():
     honest = results["honest"]
     assert not honest.timed_out and honest.values.get("x") == sum(range(6_000_000)), (honest.crashed, honest.elapsed_s)
     assert results["hog"].timed_out  # it really ran until its deadline
+
+
+LEAVE_KEY = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+made = []
+for ring in (-4, -5):  # the uid's user keyring and user session keyring: they outlive this process
+    key = libc.syscall({add_key}, b"user", b"note-from-ana%d" % -ring, b"the answer is 42", 16, ring)
+    if key > 0:
+        libc.syscall({keyctl}, 5, key, 0x3F3F3F3F)  # KEYCTL_SETPERM: anyone may view and read it
+        made.append(key)
+"""
+FIND_KEY = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+found = []
+buffer = ctypes.create_string_buffer(64)
+for ring in (-4, -5):
+    for name in (b"note-from-ana4", b"note-from-ana5"):
+        key = libc.syscall({keyctl}, 10, ring, b"user", name, 0)  # KEYCTL_SEARCH
+        if key > 0 and libc.syscall({keyctl}, 11, key, buffer, 64) > 0:  # KEYCTL_READ
+            found.append(buffer.value.decode())
+try:
+    listed = [line for line in open("/proc/keys") if "note-from-ana" in line]
+except OSError:
+    listed = []
+for line in listed:  # by the id /proc/keys shows
+    if libc.syscall({keyctl}, 11, int(line.split()[0], 16), buffer, 64) > 0:
+        found.append(buffer.value.decode())
+"""
+
+
+def test_a_sandbox_leaves_nothing_in_its_uids_keyrings_for_the_next():
+    """uids are handed out again run after run; a uid's keyrings outlive its processes."""
+    import platform
+
+    numbers = {"x86_64": {"add_key": 248, "keyctl": 250}, "aarch64": {"add_key": 217, "keyctl": 219}}
+    if platform.machine() not in numbers:
+        pytest.skip("keyring system call numbers known for x86-64 and aarch64 only")
+    with SandboxPool(preload=()) as pool:
+        first = pool.run(code=LEAVE_KEY.format(**numbers[platform.machine()]), probes=[("uid", "os.getuid()")],
+                         limits=Limits(timeout_s=20))
+        second = pool.run(code=FIND_KEY.format(**numbers[platform.machine()]),
+                          probes=[("uid", "__import__('os').getuid()"), ("found", "found"), ("listed", "listed")],
+                          limits=Limits(timeout_s=20))
+    assert first.values["uid"] == second.values["uid"]  # the same uid, one run after the other
+    assert second.values["found"] == [] and second.values["listed"] == []
+    host = Path("/proc/keys").read_text() if Path("/proc/keys").exists() else ""
+    assert "note-from-ana" not in host
+
+
+PAST_THE_QUOTA = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+written = 0
+# a user namespace of its own makes the code root there: a fresh tmpfs, past the 64 MiB disk quota
+if libc.unshare(0x10000000 | 0x00020000) == 0:
+    open("/proc/self/setgroups", "w").write("deny")
+    if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"size=1g") == 0:
+        with open("/tmp/big", "wb") as handle:
+            for _ in range(24):
+                handle.write(b"x" * (4 << 20))
+                written += 4 << 20
+traced = libc.ptrace(16, os.getppid() if os.getpid() != 1 else 1, 0, 0) == 0  # PTRACE_ATTACH
+"""
+
+
+def test_the_code_cannot_make_namespaces_mount_or_trace():
+    with SandboxPool(preload=()) as pool:
+        run = pool.run(code=PAST_THE_QUOTA, probes=[("written", "written"), ("traced", "traced")],
+                       limits=Limits(timeout_s=20, disk_mb=64))
+    assert run.layers.get("syscall_filter") is True
+    assert run.values == {"written": 0, "traced": False}, (run.values, run.code_error)

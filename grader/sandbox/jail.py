@@ -8,7 +8,7 @@ The order matters and is the same on every machine::
     PID 1  build the allowlisted root and pivot into it (rootfs); hostname; rlimits;
            become the sandbox's own uid (or drop every capability); no_new_privs;
            parent-death signal again (a uid change clears it); the environment from its allowlist;
-           stdio to /dev/null or the capture pipe, every other fd closed;
+           stdio to /dev/null or the capture pipe, every other fd closed; the system-call filter;
            report which layers held; refuse to go on if a required one did not;
            run the code and the probes (harness)
 
@@ -26,7 +26,7 @@ import tempfile
 import traceback
 
 from . import identity as identity_module
-from . import isolate, libc, rootfs
+from . import isolate, libc, rootfs, seccomp
 from .cgroups import skipped
 from .harness import run as run_harness
 
@@ -75,6 +75,7 @@ def jail(request: dict, *, plan: rootfs.RootPlan, new_root: str, fallback_dir: s
 def _init(request: dict, held: dict[str, bool], *, plan: rootfs.RootPlan, new_root: str, fallback_dir: str,
           identity: identity_module.Identity | None, out_fd: int, capture_fd: int | None) -> None:
     limits = isolate.Limits(**request["limits"])
+    filter_syscalls = not skipped("seccomp")  # read before the environment is replaced
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
     uid, gid = (identity.uid, identity.gid) if identity is not None else (os.geteuid(), os.getegid())
     held["filesystem_allowlist"] = held["private_proc"] = held["disk_quota"] = False
@@ -113,6 +114,7 @@ def _init(request: dict, held: dict[str, bool], *, plan: rootfs.RootPlan, new_ro
     tempfile.tempdir = os.environ["TMPDIR"]
     keep = (out_fd,) if capture_fd is None else (out_fd, capture_fd)
     isolate.redirect_stdio_and_close_fds(keep, stdout=capture_fd)
+    held["syscall_filter"] = filter_syscalls and seccomp.install()
     missing = [name for name in request.get("require", []) if not held.get(name)]
     _report(out_fd, {"event": "isolation", "layers": {k: v for k, v in held.items() if isinstance(v, bool)},
                      "identity": held["identity"], **({"refused": missing} if missing else {})})

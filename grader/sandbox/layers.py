@@ -61,6 +61,10 @@ LAYERS: tuple[Layer, ...] = (
     Layer("disk_quota", "disk quota (size-limited tmpfs)",
           "everything the code writes (work folder, /tmp, /dev/shm) fits in the quota and vanishes with it",
           "only a per-file size limit: the code can fill the disk the gradebook is written to"),
+    Layer("syscall_filter", "system-call filter (seccomp)",
+          "no keyrings, new namespaces, mounts, ptrace, bpf, perf events or io_uring inside the sandbox",
+          "the code can leave keys in its uid's keyrings for the next sandbox given that uid, and reach more of "
+          "the kernel (a user namespace of its own, io_uring, bpf)", essential=False),
     Layer("uts_namespace", "UTS namespace", "the sandbox has its own host name", "the host name is visible",
           essential=False),
     Layer("cgroup_namespace", "cgroup namespace", "the host's cgroup paths are hidden",

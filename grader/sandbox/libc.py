@@ -72,8 +72,8 @@ def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(ctypes.c_long(number), _bytes(new_root), _bytes(put_old)), "pivot_root")
 
 
-def prctl(option: int, value: int) -> None:
-    _check(_libc.prctl(option, value, 0, 0, 0), f"prctl {option}")
+def prctl(option: int, value: int, third: int = 0) -> None:
+    _check(_libc.prctl(option, value, third, 0, 0), f"prctl {option}")
 
 
 def sethostname(name: str) -> None:
