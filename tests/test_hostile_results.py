@@ -98,6 +98,8 @@ class int(int):
 def count_lora_params(d, k, r):
     return int(r * (d + k))
 """, 0, ()),
+    # not a subclass at all: a class of its own that is merely *called* int, checked by compare: type
+    "plain_class_named_int": ("class int:\n    pass\ndef count_lora_params(d, k, r):\n    return int()\n", 0, ()),
     "float_for_int": ("def count_lora_params(d, k, r):\n    return float(r * (d + k))\n", 3, ()),
     "metaclass_named_int": (METACLASS_INT + "def count_lora_params(d, k, r):\n    return Sneaky(r * (d + k))\n", 0, ()),
 }

@@ -65,15 +65,24 @@ def _close(a: float, b: float, tolerance: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=tolerance)
 
 
+_DATA_TYPES = {"$float": "float", "$dict": "dict", "$set": "set", "$tensor": "tensor", "$dtype": "dtype"}
+_PLAIN_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", type(None): "None"}
+_RESERVED = frozenset(_DATA_TYPES.values()) | frozenset(_PLAIN_TYPES.values()) | {"object"}
+
+
 def type_name(value: Any) -> str:
-    """The exact type of an encoded value, as a student would name it: int, float, str, list, tensor, …"""
+    """The exact type of an encoded value, as a student would name it: int, float, str, list, tensor, …
+
+    An opaque object is named by its class, but never by a name the built-in types use: a class of
+    the student's own that is merely *called* ``int`` is not an int.
+    """
     if isinstance(value, dict) and len(value) == 1:
         tag, body = next(iter(value.items()))
-        names = {"$float": "float", "$dict": "dict", "$set": "set", "$tensor": "tensor", "$dtype": "dtype"}
         if tag == "$object":
-            return str(body)
-        return names.get(tag, "object")
-    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", type(None): "None"}.get(type(value), "object")
+            name = str(body)
+            return f"{name} (a class of its own, not the built-in {name})" if name in _RESERVED else name
+        return _DATA_TYPES.get(tag, "object")
+    return _PLAIN_TYPES.get(type(value), "object")
 
 
 def _compare(expected: Any, got: Any, tol: float, where: str) -> tuple[bool, str]:
