@@ -21,12 +21,13 @@ from .gradebook import Gradebook
 from .models import Bank
 from .models.questions import CodeQuestion
 from .reports import (GradesWriter, append_run_metadata, done_rows, feedback_html, feedback_markdown, file_cell,
-                      grade_columns, safe_name)
+                      grade_columns, reason_text, safe_name)
 from .safetext import path_text
 from .sandbox import SandboxPool
 from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_chunks, student_chunks
 from .sandbox.layers import ESSENTIAL, missing_essential
 from .scoring import ProbeOutcome, QuizResult, score_answers
+from .scoring.result import id_list
 from .submissions import Submission, expand_submissions
 from .submissions.limits import file_sha256, stem_name
 from .submissions.worker import ParserPool
@@ -150,7 +151,7 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
     try:
         submission = _check_claim(parser.read(path, code_ids), owned)
         if submission.unreadable:
-            return _Graded(submission, sha, None, submission.problems[-1])
+            return _Graded(submission, sha, None, reason_text(submission.problems[-1:]))
         outcomes: dict[str, dict[str, ProbeOutcome]] = {}
         for question in code_questions:
             chunks = student_chunks(question, submission.answers)
@@ -169,8 +170,8 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
         result = score_answers(bank, answers, reveal_key=reveal_key, code_outcomes=outcomes)
         reasons = list(submission.problems)
         if result.unknown_ids:
-            reasons.append(f"unknown question ids: {', '.join(result.unknown_ids)}")
-        return _Graded(submission, sha, result, "; ".join(reasons))
+            reasons.append(f"unknown question ids: {id_list(result.unknown_ids)}")
+        return _Graded(submission, sha, result, reason_text(reasons))
     except Exception as exc:  # a bug must not cost the other students their grades
         return _Graded(submission, sha, None, f"internal error while grading: {type(exc).__name__}: {exc}", True)
 

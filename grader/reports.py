@@ -42,6 +42,23 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet treat a cell as a formula (OWASP's CSV injection list)."""
 
 
+MAX_REASON = 2_000
+"""Characters of a grades.csv reason (a summary: the feedback lists every problem)."""
+
+
+def reason_text(parts: list[str], limit: int = MAX_REASON) -> str:
+    """``parts`` joined with '; ', cut after ``limit`` characters with a count of what was left out."""
+    shown, size = [], 0
+    for part in parts:
+        part = part if len(part) <= limit // 2 else part[:limit // 2] + "…"
+        if shown and size + len(part) > limit:
+            break
+        shown.append(part)
+        size += len(part) + 2
+    left = len(parts) - len(shown)
+    return "; ".join(shown) + (f"; … and {left} more (see the feedback)" if left else "")
+
+
 def csv_text(value: str) -> str:
     """A grades.csv cell: printable on one line, and never a formula (a leading apostrophe quotes it)."""
     text = printable(value, one_line=True)
@@ -63,12 +80,17 @@ def done_rows(path: Path, columns: list[str]) -> set[tuple[str, str]]:
     """(file, sha256) of the rows already in ``grades.csv``, for ``--resume``."""
     if not path.exists() or path.stat().st_size == 0:
         return set()
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != columns:
-            raise UserError(f"{path} was written for other questions or by another version; "
-                            "grade into a new folder or run without --resume")
-        return {(row["file"], row["sha256"]) for row in reader}
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))  # rows written before reasons were bounded
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != columns:
+                raise UserError(f"{path} was written for other questions or by another version; "
+                                "grade into a new folder or run without --resume")
+            return {(row["file"], row["sha256"]) for row in reader}
+    except (csv.Error, UnicodeDecodeError, KeyError) as exc:
+        raise UserError(f"{path} cannot be read back for --resume ({type(exc).__name__}: {str(exc)[:200]}); "
+                        "grade into a new folder or run without --resume") from None
 
 
 class GradesWriter:
@@ -162,6 +184,15 @@ def inert_markdown(text: str) -> str:
     return _SCRIPT_LINK.sub(lambda m: "]\\(" + m.group(0)[2:], text)
 
 
+MAX_PROBLEMS = 50
+
+
+def _some(problems: list[str]) -> list[str]:
+    """At most :data:`MAX_PROBLEMS` problems, each at most 1000 characters, then how many were left out."""
+    shown = [p if len(p) <= 1000 else p[:1000] + "…" for p in problems[:MAX_PROBLEMS]]
+    return shown + ([f"… and {len(problems) - MAX_PROBLEMS} more problems"] if len(problems) > MAX_PROBLEMS else [])
+
+
 def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
                       summary: AttemptSummary | None = None) -> str:
     """What a student reads: score, verdict, attempts, problems with the submission, then each question."""
@@ -173,7 +204,7 @@ def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | N
         lines += [f"**Not graded:** {markdown_text(reason)}", ""]
         return inert_markdown("\n".join(lines))
     if submission.problems:
-        lines += ["## Problems with the submission", ""] + [f"- {markdown_text(p)}" for p in submission.problems] + [""]
+        lines += ["## Problems with the submission", ""] + [f"- {markdown_text(p)}" for p in _some(submission.problems)] + [""]
     lines.append(result.to_markdown())
     return inert_markdown("\n".join(lines))
 
@@ -198,7 +229,8 @@ def feedback_html(bank: Bank, submission: Submission, result: QuizResult | None,
         parts.append(f"<p><b>Not graded:</b> {e(reason)}</p></body></html>")
         return "\n".join(parts)
     if submission.problems:
-        parts.append("<h2>Problems with the submission</h2><ul>" + "".join(f"<li>{e(p)}</li>" for p in submission.problems) + "</ul>")
+        parts.append("<h2>Problems with the submission</h2><ul>"
+                     + "".join(f"<li>{e(p)}</li>" for p in _some(submission.problems)) + "</ul>")
     parts.append(f"<p><b>{e(result.summary_line())}</b></p>")
     parts.append("<table><tr><th>question</th><th>result</th><th>points</th></tr>")
     for q in result.questions:

@@ -72,6 +72,10 @@ def _cases(bank) -> dict[str, tuple[bytes, float]]:
         # terminal escapes, NUL, CR/LF that try to add a row, bidi overrides
         "control.json": (json.dumps({"student": "\x1b[31mred\x1b]0;pwned\x07\x00\r\nbob,6,6,100.00,true\u202egpj.exe",
                                      "answers": {"lora-principle": "B\x1b[2J", "total-params": 294912}}).encode(), 1),
+        # a reason as long as the file: giant invented ids, thousands of repeated cells
+        "giant_ids.ipynb": (json.dumps({"cells": [{"cell_type": "code", "source": f"# answer: {'q' * 20_000}{i}\nanswer = 1"}
+                                                  for i in range(300)] + filled_notebook(bank, good)["cells"]}).encode(), 6),
+        "many_duplicates.ipynb": (json.dumps({"cells": filled_notebook(bank, good)["cells"] * 1500}).encode(), 6),
         # somebody else's name
         "mallory.json": (json.dumps({"student": "zz_honest", "answers": {"lora-principle": "A"}}).encode(), 0),
         "mallory_nb.ipynb": (nb({"count-params": "def count_lora_params(d, k, r):\n    return None\n"}, student="zz_honest"), 2),
@@ -92,7 +96,7 @@ def graded(tmp_path_factory):
                       memory_mb=3072)
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return {"bank": bank, "cases": cases, "proc": proc, "rows": rows, "out": out}
+    return {"bank": bank, "cases": cases, "proc": proc, "rows": rows, "out": out, "bank_path": bank_path, "subs": subs}
 
 
 def _row(graded, name: str) -> dict:
@@ -118,6 +122,22 @@ def test_each_file_scores_what_it_deserves(graded, name):
 def test_a_file_name_that_is_not_utf8_still_gets_its_row(graded):
     row = next(r for r in graded["rows"] if "bytes_" in r["file"])
     assert float(row["score"]) == 2 and row["student"].startswith("bytes_")
+
+
+def test_reasons_and_feedback_stay_readable_sizes(graded):
+    """A spreadsheet cell holds 32 767 characters, Python's csv reader 131 072 by default: a reason is a summary."""
+    for row in graded["rows"]:
+        assert len(row["reason"]) <= 5_000, (row["file"], len(row["reason"]))
+    for path in (graded["out"] / "feedback").iterdir():
+        assert path.stat().st_size < 1_000_000, path.name
+
+
+def test_resume_reads_back_what_the_run_wrote(graded, tmp_path):
+    before = (graded["out"] / "grades.csv").read_bytes()
+    proc = run_grader("grade", "--bank", str(graded["bank_path"]), "--out", str(graded["out"]), "--resume", "--no-progress",
+                      str(graded["subs"]), memory_mb=2048)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert (graded["out"] / "grades.csv").read_bytes() == before  # every file was already graded
 
 
 def test_grades_csv_is_a_clean_table(graded):

@@ -24,7 +24,8 @@ from ..safetext import printable
 from .limits import (LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file,
                      stem_name, student_name)
 
-ANSWER_MARK = re.compile(r"^\s*#\s*answer\s*:\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)\s*$", re.I)
+ANSWER_MARK = re.compile(r"^\s*#\s*answer\s*:\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})\s*$", re.I)
+"""A question id has at most 80 characters (bank.py); a longer "id" marks no answer cell."""
 MAX_BYTES = LIMITS.notebook_bytes
 
 
@@ -105,6 +106,7 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
     if claimed is not None:
         sub.student = sub.claimed = claimed
     seen: dict[str, int] = {}
+    cells_of: dict[str, list[int]] = {}
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
@@ -117,8 +119,7 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
         if len(seen) >= limits.answers and qid not in seen:
             return _broken(sub, f"more than {limits.answers:,} answer cells; the notebook was not graded")
         body = "\n".join(lines[first + 1:])
-        if qid in seen:
-            sub.problems.append(f"{qid}: answered in more than one cell (cells {seen[qid] + 1} and {index + 1}); the last one was used")
+        cells_of.setdefault(qid, []).append(index + 1)
         seen[qid] = index
         if qid in code_question_ids:
             if len(body) > limits.code_cell_chars:
@@ -134,6 +135,11 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
             sub.problems.append(f"{qid}: {reason}")
         else:
             sub.answers[qid] = value
+    for qid, numbers in cells_of.items():  # one line per question, however many copies of its cell there are
+        if len(numbers) > 1:
+            shown = ", ".join(map(str, numbers[:-1][:5])) + (", …" if len(numbers) > 6 else "")
+            sub.problems.append(f"{qid}: answered in more than one cell ({len(numbers)}: cells {shown} and {numbers[-1]}); "
+                                "the last one was used")
     if not seen:
         sub.problems.append("no `# answer: <question-id>` cells found")
     return sub
