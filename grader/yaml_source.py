@@ -11,11 +11,12 @@ to billions), and integers of at most ``MAX_INT_DIGITS`` digits.
 """
 from __future__ import annotations
 
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import re
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -190,13 +191,35 @@ def parse_yaml_text(text: str, path: str) -> tuple[Any, SourceMap]:
     return _plain(document, (), positions, blocks), SourceMap(positions, blocks)
 
 
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES (a FIFO or a device under a bank's name is never
+    read: it would block, or never end); BankError otherwise."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise BankError.single(path, "not a regular file (a pipe or a device); nothing was read", line=1)
+        chunks, left = [], MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_BYTES:
+        raise BankError.single(path, f"the file is more than the {MAX_BYTES:,} bytes a bank may have", line=1)
+    return raw
+
+
 def read_text(path: Path) -> str:
     """Read a bank file as UTF-8, turning undecodable bytes into a located error."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_BYTES:
-            raise BankError.single(path, f"the file is {path.stat().st_size:,} bytes, more than the {MAX_BYTES:,} a bank "
-                                   "may have", line=1)
-        raw = path.read_bytes()
+        raw = _read_bounded(Path(path))
     except FileNotFoundError:
         raise BankError.single(path, "no such file") from None
     except IsADirectoryError:

@@ -109,3 +109,22 @@ def test_a_backtracking_pattern_costs_one_answer_not_the_run(tmp_path):
     assert rows["evil"]["score"] == "1" and rows["evil"]["q:n"] == "1"
     feedback = (tmp_path / "out" / "feedback" / "evil.md").read_text()
     assert "too long" in feedback
+
+
+def test_a_bank_that_is_a_pipe_or_a_device_is_refused_not_read_forever(tmp_path):
+    """A course folder may hold a link to /dev/zero or a FIFO under a bank's name: read, it never ends."""
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.yaml"
+    zero.symlink_to("/dev/zero")
+    for bank in (fifo, zero):
+        started = time.monotonic()
+        proc = run_grader("validate", str(bank), memory_mb=1024, timeout=60)
+        assert time.monotonic() - started < 30
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert proc.stderr.startswith(f"{bank}:"), proc.stderr
+        proc = run_grader("grade", "--bank", str(bank), "--out", str(tmp_path / "out"), str(tmp_path), memory_mb=1024,
+                          timeout=60)
+        assert proc.returncode == 2 and f"{bank}:" in proc.stderr, proc.stderr[-2000:]
