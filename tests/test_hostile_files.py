@@ -24,6 +24,7 @@ from hostile import ROOT, assignment_class, run_grader  # noqa: E402
 from synthetic import correct_answers, filled_notebook  # noqa: E402
 
 QUESTIONS = ["lora-principle", "qlora-techniques", "total-params", "count-params"]
+DEEP_FOLDERS = 1500
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
 
@@ -94,6 +95,17 @@ def graded(tmp_path_factory, sandbox_layers):
     (subs / "zz_copycat.ipynb").symlink_to(subs / "grader_null.ipynb")  # someone else's work, by a link
     (subs / "zz_zero.json").symlink_to("/dev/zero")
     os.mkfifo(subs / "zz_pipe.json")
+    deep = subs / "zz_unzipped"  # a folder tree as deep as a path allows (an uploaded archive, unpacked)
+    deep.mkdir()
+    fd = os.open(deep, os.O_RDONLY)
+    for _ in range(DEEP_FOLDERS):
+        os.mkdir("a", dir_fd=fd)
+        inner = os.open("a", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    with open(os.open("zz_deep.json", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as handle:
+        handle.write(json.dumps({"answers": {"lora-principle": "B"}}).encode())
+    os.close(fd)
     proc = run_grader("grade", "--bank", str(bank_path), "--out", str(out), "--jobs", "2", "--no-progress", str(subs),
                       memory_mb=2560, timeout=900)
     rows = {Path(r["file"]).name: r for r in csv.DictReader((out / "grades.csv").open())} if (out / "grades.csv").exists() else {}
@@ -125,6 +137,11 @@ def test_each_file_gets_its_points_and_a_reason(graded, name):
     else:
         assert score == expected, row["reason"]
     assert word.lower() in row["reason"].lower(), row["reason"]
+
+
+def test_a_folder_tree_deeper_than_pythons_recursion_limit_is_searched(graded):
+    _, _, _, rows = graded
+    assert rows["zz_deep.json"]["score"] == "1", rows["zz_deep.json"]["reason"]
 
 
 def test_links_and_special_files_are_refused_not_followed(graded):

@@ -5,6 +5,7 @@ a ``problems`` list saying why, so every submission still gets its row in the gr
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,32 @@ def expand_submissions(paths: list[str | Path]) -> list[Path]:
     out: list[Path] = []
     for item in map(Path, paths):
         if item.is_dir() and not item.is_symlink():
-            out.extend(sorted(p for p in item.rglob("*") if p.suffix in SUBMISSION_SUFFIXES
-                              and (p.is_symlink() or not p.is_dir()) and ".ipynb_checkpoints" not in p.parts))
+            out.extend(sorted(_files_under(item)))
         else:
             out.append(item)
     return out
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Submission files anywhere below ``folder``, with an explicit stack: an unpacked archive can nest
+    folders deeper than Python's recursion limit (``Path.rglob`` recurses, and raised)."""
+    found: list[Path] = []
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:  # unreadable, or a path too long to open: nothing of it can be graded
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name != ".ipynb_checkpoints":
+                    stack.append(path)
+            elif path.suffix in SUBMISSION_SUFFIXES:
+                found.append(path)
+    return found
