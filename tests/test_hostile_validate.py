@@ -204,3 +204,26 @@ def test_validate_runs_references_and_points_at_their_own_lines(tmp_path):
     assert any("questions[4]" in line and "of the reference of raises" in line for line in lines), lines
     assert not any("questions[0]" in line for line in lines)
     assert run_grader("validate", "--no-run", str(bank)).returncode == 0
+
+
+def test_references_cannot_fill_the_graders_memory_with_their_values(tmp_path):
+    """Each reference stays under the per-run data cap (two probes of ~14 MB of floats), but the grader keeps every
+    reference's values for the whole run: a dozen such questions took validate to 2.7 GB (and grade with it)."""
+    question = """  - id: q{i}
+    type: code
+    prompt: x
+    reference: |
+      data = [[0.5] * 100000 for _ in range(28)]
+    checks:
+      - {{id: p, name: p, expr: data}}
+      - {{id: r, name: r, expr: data}}
+"""
+    bank = tmp_path / "big-references.yaml"
+    bank.write_text("id: big-references\ntitle: t\nsource: original\nquestions:\n"
+                    + "".join(question.format(i=i) for i in range(12)))
+    started = time.monotonic()
+    proc = run_grader("validate", str(bank), memory_mb=1024, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert not proc.ceiling_hit
+    assert "probe values" in proc.stderr and f"{bank}:" in proc.stderr, proc.stderr
+    assert time.monotonic() - started < 120

@@ -41,6 +41,8 @@ class SandboxRun(Records):
     stdout_truncated: bool = False
     usage: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    data_bytes: int = 0
+    """Bytes of probe data the sandbox sent (what the decoded values cost the grader, roughly)."""
 
 
 def _crash_reason(header: dict, refused: list[str]) -> str:
@@ -71,7 +73,8 @@ def parse_output(header: dict, raw: bytes, printed: bytes | None = None,
     if "monitor_error" in header:
         return SandboxRun(crashed=f"the sandbox failed to start ({str(header['monitor_error'])[:300]})", elapsed_s=elapsed)
     records = decode_records(raw, probe_ids)
-    run = SandboxRun(**vars(records), timed_out=header.get("timed_out") is True, elapsed_s=elapsed)
+    run = SandboxRun(**vars(records), timed_out=header.get("timed_out") is True, elapsed_s=elapsed,
+                     data_bytes=len(raw))
     cgroup = header.get("cgroup") if isinstance(header.get("cgroup"), dict) else {}
     run.layers = {**records.layers, **{k: v for k, v in cgroup.items() if isinstance(v, bool)}}
     run.usage = {k: v for k, v in (header.get("usage") or {}).items() if isinstance(v, int)} \

@@ -24,6 +24,10 @@ from .isolate import Limits
 Chunk = tuple[str, str, str]
 """(file name, description, code)."""
 REFERENCE = ("<reference>", "the reference")
+REFERENCE_DATA_BYTES = 32 * 1024 * 1024
+"""Probe data all of a bank's references may send together. The grader keeps every reference value for
+the whole run, and decoded values take several times their bytes: without a total, a bank of many
+questions each sending its per-run maximum held gigabytes in validate, grade and nbgrader-export."""
 
 
 def question_limits(question: CodeQuestion) -> Limits:
@@ -89,13 +93,25 @@ def check_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
     by_id = {q.id: q for q in questions}
     values: dict[str, dict[str, Any]] = {}
     problems: list[ReferenceProblem] = []
+    total = 0
     for question in questions:
+        if total > REFERENCE_DATA_BYTES:  # reported once, at the question that went over; the rest are not run
+            values[question.id] = {}
+            continue
         try:
             chunks = reference_chunks(question, by_id)
         except UserError as exc:
             problems.append(ReferenceProblem(question.id, str(exc).split(": ", 1)[-1]))
             continue
         run = run_chunks(pool, question, chunks, require=require)
+        total += run.data_bytes
+        if total > REFERENCE_DATA_BYTES:
+            problems.append(ReferenceProblem(
+                question.id, f"the references' probe values add up to more than {REFERENCE_DATA_BYTES >> 20} MB "
+                "(the grader keeps them all for the whole run); make the probes reduce big results, e.g. a sum "
+                "or a few elements (later questions' references were not run)"))
+            values[question.id] = {}
+            continue
         if run.timed_out or run.crashed:
             problems.append(ReferenceProblem(question.id, "the reference timed out" if run.timed_out else run.crashed))
         if run.code_error:
