@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import load_bank
+from grader.sandbox.housekeeping import remove_folder
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -109,7 +110,8 @@ def graded(tmp_path_factory, sandbox_layers):
     proc = run_grader("grade", "--bank", str(bank_path), "--out", str(out), "--jobs", "2", "--no-progress", str(subs),
                       memory_mb=2560, timeout=900)
     rows = {Path(r["file"]).name: r for r in csv.DictReader((out / "grades.csv").open())} if (out / "grades.csv").exists() else {}
-    return bank, cases, proc, rows
+    yield bank, cases, proc, rows
+    remove_folder(deep)  # pytest removes old temporary folders with shutil.rmtree, which recurses once per level
 
 
 def test_the_run_finishes_with_a_row_for_every_file(graded):

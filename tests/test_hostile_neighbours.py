@@ -135,3 +135,25 @@ def test_the_code_cannot_make_namespaces_mount_or_trace():
                        limits=Limits(timeout_s=20, disk_mb=64))
     assert run.layers.get("syscall_filter") is True
     assert run.values == {"written": 0, "traced": False}, (run.values, run.code_error)
+
+
+DEEP_TREE = """
+import os
+depth = 0
+for _ in range(3000):  # deeper than any recursive delete can go
+    os.mkdir("a")
+    os.chdir("a")
+    depth += 1
+open("leftover", "w").write("x")
+"""
+
+
+def test_a_deep_tree_in_a_fallback_work_folder_is_removed_with_it(monkeypatch):
+    """Without the private tmpfs (the fallback), the code writes into a host folder the monitor deletes afterwards."""
+    monkeypatch.setenv("GRADER_SANDBOX_TEST_WITHOUT", "rootfs")
+    with SandboxPool(preload=()) as pool:
+        folder = pool.folder
+        run = pool.run(code=DEEP_TREE, probes=[("depth", "depth")], limits=Limits(timeout_s=20))
+        assert run.crashed is None and run.values.get("depth") == 3000, (run.crashed, run.values, run.code_error)
+        assert list(Path(folder, "work").iterdir()) == []  # the monitor removed the work folder after the run
+    assert not folder.exists()

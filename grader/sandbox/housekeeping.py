@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import tempfile
 import time
@@ -19,6 +18,79 @@ from pathlib import Path
 from . import cgroups
 
 DIR_PREFIX = "grader-sandbox-"
+
+
+def remove_folder(path: str | os.PathLike) -> None:
+    """Delete the folder at ``path`` and everything in it, however deep; never follows a link; never raises.
+
+    ``shutil.rmtree`` recurses once per level, so a tree a few thousand folders deep (which sandboxed
+    code can build in a fallback work folder) made it raise RecursionError, ``ignore_errors`` or not,
+    and left the rest behind. This keeps one folder open at a time and a list of the subfolders still
+    to visit per level, going back up through ``..`` (nothing writes into the tree any more: the
+    processes that did are gone).
+    """
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        try:
+            os.unlink(path)  # a file or a link where a folder was expected
+        except OSError:
+            pass
+        return
+
+    def empty_files(folder: int) -> list[str]:
+        """Unlink everything in ``folder`` that is not a folder; return the names of the folders."""
+        folders = []
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return folders
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.name)
+                else:
+                    os.unlink(entry.name, dir_fd=folder)
+            except OSError:
+                pass
+        return folders
+
+    names: list[str] = []
+    levels: list[list[str]] = []
+    pending = empty_files(fd)
+    try:
+        while True:
+            if pending:
+                name = pending.pop()
+                try:
+                    inner = os.open(name, flags, dir_fd=fd)
+                except OSError:
+                    continue
+                levels.append(pending)
+                names.append(name)
+                os.close(fd)
+                fd = inner
+                pending = empty_files(fd)
+                continue
+            if not names:
+                break
+            parent = os.open("..", flags & ~os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            try:
+                os.rmdir(names.pop(), dir_fd=fd)
+            except OSError:
+                pass
+            pending = levels.pop()
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 def write_owner(folder: Path, pool: cgroups.Pool | None, *, zygote: int | None = None) -> None:
@@ -70,6 +142,6 @@ def remove_stale() -> int:
                 pool = None
             if pool is not None and all(cgroups.is_pool_dir(d) for d in pool.dirs.values()):
                 pool.remove()
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_folder(folder)
         removed += 1
     return removed + cgroups.remove_stale()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import socket
 import struct
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 
 from . import cgroups, identity as identity_module, isolate, libc, rootfs
 from .framing import recv_frame, send_frame
+from .housekeeping import remove_folder
 from .jail import jail
 
 MAX_OUTPUT = 32 * 1024 * 1024
@@ -172,7 +172,7 @@ def _cleanup(box: cgroups.Sandbox | None, identity: identity_module.Identity | N
         box.kill()
         box.remove()
     if fallback is not None:
-        shutil.rmtree(fallback, ignore_errors=True)
+        remove_folder(fallback)
     if identity is not None:
         identity.release()
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import signal
 import socket
 import sys
 
 from . import cgroups, encoding, libc, monitor, rootfs
+from .housekeeping import remove_folder
 
 PRELOAD = ("import torch", "torch.set_num_threads(1)", "import transformers", "import peft",
            "transformers.BitsAndBytesConfig", "peft.LoraConfig", "import numpy")
@@ -48,7 +48,7 @@ def shutdown(pool_dir: str, pool: cgroups.Pool | None) -> None:
     """Kill every sandbox of this pool and remove its cgroups and folder (also used by the grader)."""
     if pool is not None:
         pool.remove()
-    shutil.rmtree(pool_dir, ignore_errors=True)
+    remove_folder(pool_dir)
 
 
 def serve(pool_dir: str) -> None:
