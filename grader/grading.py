@@ -205,10 +205,11 @@ def _write(graded: _Graded, bank: Bank, out_dir: Path, writer: GradesWriter, gra
         page = feedback_html(bank, sub, graded.result, graded.reason, summary)
         writer.write(sub, graded.result, graded.reason, sha256=graded.sha256, summary=summary, attempt=attempt)
         row_written = True
-        name = safe_name(sub.student)
-        if name in used_names:
-            name = f"{name}-{graded.sha256[:8] or len(used_names)}"
-        used_names.add(name)
+        name = base = safe_name(sub.student)
+        while name.casefold() in used_names:  # one file on a case-insensitive disk; the same content twice
+            suffix = graded.sha256[:8] or str(len(used_names))
+            name = f"{base}-{suffix}" if name == base else f"{base}-{suffix}-{len(used_names)}"
+        used_names.add(name.casefold())
         (out_dir / "feedback" / f"{name}.md").write_text(markdown, encoding="utf-8")
         (out_dir / "feedback" / f"{name}.html").write_text(page, encoding="utf-8")
     except Exception as exc:

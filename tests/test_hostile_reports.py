@@ -79,6 +79,9 @@ def _cases(bank) -> dict[str, tuple[bytes, float]]:
         # somebody else's name
         "mallory.json": (json.dumps({"student": "zz_honest", "answers": {"lora-principle": "A"}}).encode(), 0),
         "mallory_nb.ipynb": (nb({"count-params": "def count_lora_params(d, k, r):\n    return None\n"}, student="zz_honest"), 2),
+        "ZZ_HONEST.json": (json.dumps({"answers": {"lora-principle": "A"}}).encode(), 0),  # one name on macOS's disks
+        "twin_a.json": (json.dumps({"student": "twin", "answers": KEY}).encode(), 2),  # same content, same claim
+        "twin_b.json": (json.dumps({"student": "twin", "answers": KEY}).encode(), 2),
         "zz_honest.ipynb": (nb({}), 6),
     }
 
@@ -162,7 +165,7 @@ def test_feedback_has_no_live_markup_or_control_characters(graded):
 def test_the_gradebook_holds_every_attempt_as_valid_text(graded):
     with sqlite3.connect(graded["out"] / "gradebook.sqlite") as db:
         students = [s for (s,) in db.execute("SELECT student FROM attempts")]
-    assert len(students) == len(graded["rows"])
+    assert len(students) == len({(r["student"], r["sha256"]) for r in graded["rows"]})  # a resubmitted file is one attempt
     for student in students:
         student.encode("utf-8")
         assert not CONTROL.search(student), student
@@ -176,6 +179,14 @@ def test_no_file_can_claim_a_classmates_row(graded):
     for name in ("mallory.json", "mallory_nb.ipynb"):
         row = _row(graded, name)
         assert row["student"] == Path(name).stem and "zz_honest" in row["reason"], row
+
+
+def test_every_row_keeps_its_own_feedback_files(graded):
+    """Feedback is named after the student: names that differ only in case are one file on a case-insensitive
+    disk (macOS, Windows), and identical files with one claimed name share a hash."""
+    for suffix in (".md", ".html"):
+        names = [p.stem.casefold() for p in (graded["out"] / "feedback").glob("*" + suffix)]
+        assert len(names) == len(set(names)) == len(graded["rows"]), sorted(names)
 
 
 def test_html_and_markdown_still_show_what_the_student_wrote(graded):
