@@ -84,6 +84,10 @@ def _cases(bank) -> dict[str, tuple[bytes, float | None, str]]:
         "huge_code_cell.ipynb": (nb({"count-params": "x = 1\n" * 400_000}), full_nb - 4, "count-params"),
         "many_cells.ipynb": (json.dumps({"cells": [{"cell_type": "code", "source": f"# answer: q{i}\nanswer = 1"}
                                                    for i in range(60_000)]}).encode(), None, ""),
+        # 1900 literal cells of 20 KB each: every one under the limits, together 30 s of ast.parse in the worker
+        "slow_literals.ipynb": (json.dumps({**_notebook_with(bank, {}), "cells": _notebook_with(bank, {})["cells"] + [
+            {"cell_type": "code", "source": f"# answer: q{i}\nanswer = [" + "1," * 9999 + "1]"} for i in range(1900)]}).encode(),
+                                full_nb, "characters"),
     }
 
 

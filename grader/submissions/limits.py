@@ -35,6 +35,9 @@ class ParseLimits:
     int_digits: int = 100
     literal_cell_chars: int = 100_000
     """An ``answer = <literal>`` cell (the literal is parsed, never run)."""
+    literal_chars: int = 2_000_000
+    """All the ``answer = <literal>`` cells of one notebook together: ``ast.parse`` takes about a second per
+    megabyte, so 2000 cells just under the per-cell limit kept a worker busy past its deadline."""
     code_cell_chars: int = 1_000_000
     """A code question's cell (sent to the sandbox as text)."""
     answers: int = 2_000

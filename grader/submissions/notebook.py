@@ -107,6 +107,7 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
         sub.student = sub.claimed = claimed
     seen: dict[str, int] = {}
     cells_of: dict[str, list[int]] = {}
+    literal_chars, skipped_literals = 0, 0
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
@@ -129,12 +130,20 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
             else:
                 sub.answers[qid] = body
             continue
+        literal_chars += len(body) if len(body) <= limits.literal_cell_chars else 0  # longer: refused unparsed
+        if literal_chars > limits.literal_chars:
+            sub.answers.pop(qid, None)
+            skipped_literals += 1
+            continue
         value, reason = parse_literal_answer(body, limits)
         if reason:
             sub.answers.pop(qid, None)
             sub.problems.append(f"{qid}: {reason}")
         else:
             sub.answers[qid] = value
+    if skipped_literals:
+        sub.problems.append(f"{skipped_literals:,} answer cells were not read: the notebook's `answer = ...` cells hold more "
+                            f"than {limits.literal_chars:,} characters together")
     for qid, numbers in cells_of.items():  # one line per question, however many copies of its cell there are
         if len(numbers) > 1:
             shown = ", ".join(map(str, numbers[:-1][:5])) + (", …" if len(numbers) > 6 else "")
