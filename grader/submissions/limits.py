@@ -15,6 +15,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..safetext import path_text, printable
@@ -61,8 +62,6 @@ def student_name(text: str, limits: "ParseLimits | None" = None) -> str | None:
 
 def stem_name(path: os.PathLike | str) -> str:
     """The student a file stands for when it names none: its file name without the suffix, printable."""
-    from pathlib import Path
-
     return path_text(Path(path).stem) or "student"
 
 
