@@ -52,6 +52,11 @@ BANKS: dict[str, tuple[str, str]] = {
                              "    patterns: ['ok', '(?:(?:(?:a{1000}){1000}){1000}){1000}']\n", "repeat"),
     "regex_concept_repeats": (HEAD + "questions:\n  - id: q\n    type: free_response\n    prompt: x\n    concepts:\n"
                               "      - {id: c, label: C, patterns: ['(?:x{60000}){60000}']}\n", "repeat"),
+    # probe expressions are compiled when the bank loads: the compiler recurses once per nested operator
+    "probe_expr_nesting": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1', checks: [{id: p, name: p,"
+                           " expr: '" + "1+" * 100_000 + "1'}]}\n", "expression"),
+    "probe_expr_unary": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1', checks: [{id: p, name: p,"
+                         " expr: '" + "-" * 200_000 + "1'}]}\n", "expression"),
     # numbers that lift a limit or overflow a sum
     "memory_mb_lifts_the_limit": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1', memory_mb: 10000000,"
                                   " checks: [{id: p, name: p, expr: x}]}\n", "less than or equal"),

@@ -31,6 +31,8 @@ DIFFICULTY_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(DIFFICULTY_WORDS)}, 
 MAX_POINTS = 10_000
 """Points of one question or probe (sums of huge values overflow to inf and a percent of NaN)."""
 MAX_MEMORY_MB = 16_384
+MAX_EXPR_CHARS = 10_000
+"""A probe expression is compiled when the bank loads; helpers belong in the question's ``setup``."""
 
 
 def _check_regex(pattern: str, where: str) -> None:
@@ -440,10 +442,16 @@ class CodeQuestion(QuestionBase):
             if probe.id in seen:
                 raise located(f"[{index}].id", f"duplicate probe id '{probe.id}' (also checks[{seen[probe.id]}])")
             seen[probe.id] = index
+            if len(probe.expr) > MAX_EXPR_CHARS:
+                raise located(f"[{index}].expr", f"the expression has {len(probe.expr):,} characters, more than the "
+                                                 f"{MAX_EXPR_CHARS:,} a probe may have (put helpers in `setup`)")
             try:
                 compile(probe.expr, f"<probe {probe.id}>", "eval")
             except SyntaxError as exc:
                 raise located(f"[{index}].expr", f"not a Python expression: {exc.msg}") from None
+            except (RecursionError, MemoryError, ValueError) as exc:  # nesting the compiler cannot follow; NUL bytes
+                raise located(f"[{index}].expr", f"not a Python expression the compiler accepts ({type(exc).__name__}: "
+                                                 "nested too deeply or not text)") from None
         return checks
 
 
