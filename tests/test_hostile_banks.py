@@ -64,6 +64,8 @@ BANKS: dict[str, tuple[str, str]] = {
                         "  - {id: r, type: numeric, prompt: x, answer: 1, points: 1.0e+308}\n", "less than or equal"),
     "probe_points_overflow": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1',"
                               " checks: [{id: p, name: p, expr: x, points: 1.0e+308}]}\n", "less than or equal"),
+    "regex_nested_groups": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n    patterns: ['"
+                            + "(?:" * 1000 + "a" + ")" * 1000 + "']\n", "nested"),
     "regex_huge_pattern": (HEAD + "questions:\n  - id: q\n    type: text\n    prompt: x\n    patterns: ['"
                            + "(?:ab|cd)" * 200_000 + "']\n", "characters"),
 }

@@ -45,6 +45,8 @@ def _check_regex(pattern: str, where: str) -> None:
         regex.compile(pattern)
     except regex.error as exc:
         raise located(where, f"invalid regular expression {pattern!r}: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise located(where, f"the regular expression is nested too deeply to compile ({type(exc).__name__})") from None
 
 
 class QuestionBase(StrictModel):

@@ -13,15 +13,19 @@ from __future__ import annotations
 import re
 
 MAX_PATTERN_CHARS = 5_000
+MAX_GROUP_DEPTH = 100
+"""Groups inside groups: the regex package parses a pattern recursively, one Python frame per level."""
 MAX_EXPANSION = 100_000
 """Atoms a pattern may expand to (``[a-z]{1,100000}`` is the most a bank may ask for)."""
 _COUNT = re.compile(r"\{(\d*)(?:,(\d*))?\}")
 _CAP = 10 ** 12
 
 
-def expansion(pattern: str) -> int:
-    """An upper estimate of the atoms ``pattern`` compiles to once its counted repeats are expanded."""
+def expansion(pattern: str) -> tuple[int, int]:
+    """An upper estimate of the atoms ``pattern`` compiles to once its counted repeats are expanded, and how
+    deep its groups nest (both over-estimates: a parenthesis in a character class counts too)."""
     stack = [[0, 0]]  # per open group: [total so far, size of the last atom]
+    depth = 0
     index = 0
     while index < len(pattern):
         char = pattern[index]
@@ -32,6 +36,7 @@ def expansion(pattern: str) -> int:
             continue
         if char == "(":
             stack.append([0, 0])
+            depth = max(depth, len(stack) - 1)
         elif char == ")" and len(stack) > 1:
             size = stack.pop()[0]
             parent = stack[-1]
@@ -52,14 +57,16 @@ def expansion(pattern: str) -> int:
     while len(stack) > 1:  # an unclosed group (the compiler reports it)
         size = stack.pop()[0]
         stack[-1][0] += size
-    return stack[0][0]
+    return stack[0][0], depth
 
 
 def size_problem(pattern: str) -> str | None:
     """Why ``pattern`` is too big to compile safely (None when it is fine)."""
     if len(pattern) > MAX_PATTERN_CHARS:
         return f"the pattern has {len(pattern):,} characters, more than the {MAX_PATTERN_CHARS:,} a pattern may have"
-    size = expansion(pattern)
+    size, depth = expansion(pattern)
+    if depth > MAX_GROUP_DEPTH:
+        return f"the pattern's groups are nested {depth} deep, more than the {MAX_GROUP_DEPTH} allowed"
     if size > MAX_EXPANSION:
         return (f"the pattern's counted repeats expand to about {size:,} steps when it is compiled, more than the "
                 f"{MAX_EXPANSION:,} allowed; use an open repeat such as a+ or a{{1,}} instead of a huge count")
