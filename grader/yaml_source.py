@@ -26,7 +26,8 @@ from ruamel.yaml.events import AliasEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, SequenceNode
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
-from .errors import BankError
+from .errors import BankError, BankIssue
+from .safetext import has_lone_surrogate
 
 Path_ = tuple[Any, ...]
 MAX_BYTES = 2_000_000
@@ -87,6 +88,17 @@ class _BoundedComposer(Composer):
                 raise _LimitError(None, None, f"an integer with {len(event.value):,} digits; at most {MAX_INT_DIGITS}",
                                   event.start_mark)
         return super().compose_node(parent, index)
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """``('questions', 2, 'options')`` → ``questions[2].options``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
 
 
 @dataclass
@@ -188,7 +200,31 @@ def parse_yaml_text(text: str, path: str) -> tuple[Any, SourceMap]:
         raise BankError.single(path, f"YAML error: {str(exc)[:200]}", line=1) from None
     positions: dict[Path_, tuple[int, int]] = {(): (1, 1)}
     blocks: dict[Path_, int] = {}
-    return _plain(document, (), positions, blocks), SourceMap(positions, blocks)
+    data, source = _plain(document, (), positions, blocks), SourceMap(positions, blocks)
+    bad = list(_invalid_strings(data, ()))
+    if bad:
+        issues = []
+        for loc in bad:
+            line, column, _ = source.locate(loc)
+            issues.append(BankIssue(path, line, column, format_loc(loc),
+                                    "a text with a lone surrogate escape (\\ud800-\\udfff) is not valid Unicode; "
+                                    "write the character itself"))
+        raise BankError(issues)
+    return data, source
+
+
+def _invalid_strings(node: Any, loc: Path_):
+    """Paths of the strings (keys included) that hold a lone surrogate: no file, notebook or page can hold them."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and has_lone_surrogate(key):
+                yield loc + (key,)
+            yield from _invalid_strings(value, loc + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _invalid_strings(value, loc + (index,))
+    elif isinstance(node, str) and has_lone_surrogate(node):
+        yield loc
 
 
 def _read_bounded(path: Path) -> bytes:

@@ -57,6 +57,9 @@ BANKS: dict[str, tuple[str, str]] = {
                            " expr: '" + "1+" * 100_000 + "1'}]}\n", "expression"),
     "probe_expr_unary": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1', checks: [{id: p, name: p,"
                          " expr: '" + "-" * 200_000 + "1'}]}\n", "expression"),
+    # text no notebook, student copy or page can hold (release wrote the notebook and died half way)
+    "lone_surrogate": (HEAD + 'questions:\n  - {id: q, type: code, prompt: p, starter: "\\ud800", reference: "x = 1",'
+                       ' checks: [{id: c, name: c, expr: x}]}\n', "surrogate"),
     # numbers that lift a limit or overflow a sum
     "memory_mb_lifts_the_limit": (HEAD + "questions:\n  - {id: q, type: code, prompt: x, reference: 'x = 1', memory_mb: 10000000,"
                                   " checks: [{id: p, name: p, expr: x}]}\n", "less than or equal"),
@@ -86,7 +89,7 @@ def test_validate_gives_a_located_error_quickly(tmp_path, name):
     assert word in first.lower(), first
 
 
-@pytest.mark.parametrize("name", ["alias_bomb", "deep_flow", "huge_int", "inf_answer", "regex_repeat_bomb"])
+@pytest.mark.parametrize("name", ["alias_bomb", "deep_flow", "huge_int", "inf_answer", "regex_repeat_bomb", "lone_surrogate"])
 def test_release_and_grade_refuse_them_too(tmp_path, name):
     bank = tmp_path / f"{name}.yaml"
     bank.write_text(BANKS[name][0])
