@@ -4,9 +4,13 @@ Each sandbox already has its own files, processes, uid and limits; these attacks
 they still share: the machine's memory as a whole (a bank may raise one question's limit), the
 CPU (processes that leave their session get a scheduling group each), and the kernel's keyrings,
 which belong to a uid and outlive the processes that filled them (uids are reused run after run).
+
+The CPU share and the system-call filter are not essential layers: where ``doctor`` reports one
+absent, its tests skip, except in CI (REQUIRE_SANDBOX=1), whose machines have both.
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -16,6 +20,11 @@ from grader.sandbox import Limits, SandboxPool
 from grader.sandbox.cgroups import POOL_MEMORY_SHARE, machine_memory
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
+
+
+def _needs(layer: str, report) -> None:
+    if not report.held.get(layer) and os.environ.get("REQUIRE_SANDBOX") != "1":
+        pytest.skip(f"no {layer} layer on this machine (grader doctor)")
 
 
 def test_all_sandboxes_together_stay_under_a_share_of_the_machine():
@@ -43,9 +52,10 @@ while True:
 WORK = "import time\nstarted = time.process_time()\nx = 0\nfor i in range(6_000_000):\n    x += i\n"
 
 
-def test_a_cpu_hog_cannot_starve_a_student_graded_at_the_same_time():
+def test_a_cpu_hog_cannot_starve_a_student_graded_at_the_same_time(sandbox_layers):
     """100 spinning processes in their own sessions against one honest computation (about 0.5 s of CPU):
     the honest sandbox still gets its share of the machine and finishes well within its limit."""
+    _needs("cgroup_cpu", sandbox_layers)
     results = {}
     with SandboxPool(preload=()) as pool:
         def hog() -> None:
@@ -94,8 +104,9 @@ for line in listed:  # by the id /proc/keys shows
 """
 
 
-def test_a_sandbox_leaves_nothing_in_its_uids_keyrings_for_the_next():
+def test_a_sandbox_leaves_nothing_in_its_uids_keyrings_for_the_next(sandbox_layers):
     """uids are handed out again run after run; a uid's keyrings outlive its processes."""
+    _needs("syscall_filter", sandbox_layers)
     import platform
 
     numbers = {"x86_64": {"add_key": 248, "keyctl": 250}, "aarch64": {"add_key": 217, "keyctl": 219}}
@@ -129,7 +140,8 @@ traced = libc.ptrace(16, os.getppid() if os.getpid() != 1 else 1, 0, 0) == 0  # 
 """
 
 
-def test_the_code_cannot_make_namespaces_mount_or_trace():
+def test_the_code_cannot_make_namespaces_mount_or_trace(sandbox_layers):
+    _needs("syscall_filter", sandbox_layers)
     with SandboxPool(preload=()) as pool:
         run = pool.run(code=PAST_THE_QUOTA, probes=[("written", "written"), ("traced", "traced")],
                        limits=Limits(timeout_s=20, disk_mb=64))
