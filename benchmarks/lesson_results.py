@@ -1,114 +1,71 @@
-"""Collect a lesson run's measured tables and plots into docs/results.md material.
+"""Collect the executed lessons' measured numbers into docs/results.md material.
 
-Why: docs/results.md must hold numbers the notebooks computed, not numbers typed by hand. Execute
-the lessons in a profile (``COURSE_PROFILE=cpu`` on a laptop, ``gpu`` on the lent GPU), saving the
-executed copies, then run this script over them; it prints a Markdown section per notebook with the
-text of the tagged result cells and writes their figures to ``docs/img/<profile>-<lesson>-<tag>.png``.
+Why: docs/results.md must hold numbers the notebooks computed, not numbers typed by hand. Every
+number a lesson's conclusions rest on is displayed by a ``course.report.Findings`` table, which also
+stores it in the output's metadata; this script reads those tables (and each notebook's run stamp:
+profile, wall time, machine) from executed notebooks and prints them as Markdown, one section per
+lesson, and copies the figures of the chosen cells to ``docs/img/<profile>-<lesson>-<tag>.png``.
 
-    python benchmarks/lesson_results.py --profile cpu --out-img docs/img RUN_DIR/*.ipynb > section.md
+    python benchmarks/lesson_results.py --out-img docs/img notebooks/0*.ipynb > section.md
 """
 from __future__ import annotations
 
 import argparse
 import base64
-import re
+import sys
 from pathlib import Path
-
-from html.parser import HTMLParser
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from course.executed import stamp_of  # noqa: E402
+from course.report import FINDINGS_KEY, spread  # noqa: E402
 
-class _TableParser(HTMLParser):
-    """Rows of the first HTML table (pandas' Styler output has no useful text/plain form)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[list[str]] = []
-        self._cell: list[str] | None = None
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "style":
-            self._skip += 1
-        elif tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag == "style":
-            self._skip -= 1
-        elif tag in ("td", "th") and self._cell is not None and self.rows:
-            self.rows[-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None and not self._skip:
-            self._cell.append(data)
-
-
-def html_table_to_markdown(html: str) -> str:
-    parser = _TableParser()
-    parser.feed(html)
-    rows = [r for r in parser.rows if any(r)]
-    if not rows:
-        return ""
-    width = max(len(r) for r in rows)
-    rows = [r + [""] * (width - len(r)) for r in rows]
-    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * width]
-    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
-    return "\n".join(lines)
-
-#: the cells whose outputs are the lesson's results, per notebook (by tag)
-RESULT_TAGS = {
-    "01": ["lora-params", "lora-train", "peft-parity", "merge-check", "latency-table"],
-    "02": ["rank-table", "rank-plot", "scale-check", "svd-table", "svd-plot", "choose-r"],
-    "03": ["alpha-table", "alpha-plot", "alpha-lr-heatmap", "rule-of-thumb-table", "rslora-plot", "loss-curves"],
-    "04": ["quant-error-table", "double-quant-bits", "memory-table", "memory-plot", "qlora-vs-lora-table", "qlora-vs-lora-plot"],
-    "05": ["adapter-size-table", "reload-check", "multi-adapter-table", "memory-table"],
+#: cells whose figures are copied next to docs/results.md, per lesson (by tag)
+FIGURES = {
+    "01": ["alpha-scaling", "loss-curves"],
+    "02": ["rank-plot", "svd-plot"],
+    "03": ["alpha-plot", "loss-curves"],
+    "04": ["memory-breakdown", "quantization-noise"],
+    "05": ["memory-table"],
 }
 
 
-def _plain(cell) -> tuple[str, list[str]]:
-    """The cell's printed text, and its HTML tables converted to Markdown."""
-    parts, tables = [], []
-    for out in cell.get("outputs", []):
-        data = out.get("data", {})
-        if out.get("output_type") == "stream":
-            if out.get("name") != "stderr":  # warnings and progress bars are not results
-                parts.append(out.get("text", ""))
-        elif "text/html" in data and "<table" in data["text/html"]:
-            tables.append(html_table_to_markdown(data["text/html"]))
-        elif "text/plain" in data and "image/png" not in data:
-            text = data["text/plain"]
-            if not text.startswith("<Figure"):
-                parts.append(text)
-    text = "\n".join(p.rstrip() for p in parts if p.strip())
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    text = "\n".join(line for line in text.splitlines() if not re.search(r"\d+it/s\]|\?it/s\]|s/it\]", line))
-    return text, [t for t in tables if t]
+def findings_tables(nb) -> list[str]:
+    """Every Findings table the notebook displayed, as Markdown, with the tag of its cell."""
+    out = []
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", []):
+            record = (output.get("metadata") or {}).get(FINDINGS_KEY)
+            if not record:
+                continue
+            lines = [f"**{record['title']}** (`{tags[0] if tags else 'untagged'}`)", "",
+                     "| measured | mean ± std | range | n |", "|---|---|---|---|"]
+            for name, item in record["items"].items():
+                measured = spread(item["values"])
+                span = f"{measured.low:.3g} – {measured.high:.3g}" if measured.n > 1 and measured.std else ""
+                lines.append(f"| {name} | {measured.format()} | {span} | {measured.n} |")
+            out.append("\n".join(lines))
+    return out
 
 
-def section(path: Path, profile: str, img_dir: Path | None) -> str:
+def section(path: Path, img_dir: Path | None) -> str:
     nb = nbformat.read(path, as_version=4)
+    stamp = stamp_of(nb) or {}
     lesson = path.name[:2]
-    lines = [f"### {path.stem}", ""]
-    for tag in RESULT_TAGS.get(lesson, []):
-        cells = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
-        for cell in cells:
-            text, tables = _plain(cell)
-            if text or tables:
-                lines += [f"`{tag}`", ""]
-            for table in tables:
-                lines += [table, ""]
-            if text:
-                lines += ["```", text, "```", ""]
+    lines = [f"### {path.stem}", "",
+             f"Profile `{stamp.get('profile', '?')}`, {stamp.get('wall_s', float('nan')):.0f} s on {stamp.get('device', '?')}"
+             f" ({stamp.get('executed', '?')}).", ""]
+    for table in findings_tables(nb):
+        lines += [table, ""]
+    for tag in FIGURES.get(lesson, []):
+        for cell in (c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])):
             pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
             for index, png in enumerate(pngs):
                 if img_dir is None:
                     continue
-                name = f"{profile}-{lesson}-{tag}" + (f"-{index}" if index else "") + ".png"
+                name = f"{stamp.get('profile', 'run')}-{lesson}-{tag}" + (f"-{index}" if index else "") + ".png"
                 (img_dir / name).write_bytes(base64.b64decode(png))
                 lines += [f"![{tag}](img/{name})", ""]
     return "\n".join(lines)
@@ -117,13 +74,21 @@ def section(path: Path, profile: str, img_dir: Path | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=Path, help="executed lesson notebooks")
-    parser.add_argument("--profile", required=True, help="the profile they ran in (names the images)")
     parser.add_argument("--out-img", type=Path, help="folder for the figures (none written without it)")
     args = parser.parse_args()
     if args.out_img:
         args.out_img.mkdir(parents=True, exist_ok=True)
+    stamps = []
+    sections = []
     for path in sorted(args.notebooks):
-        print(section(path, args.profile, args.out_img))
+        sections.append(section(path, args.out_img))
+        stamps.append((path.stem, stamp_of(nbformat.read(path, as_version=4)) or {}))
+    print("| lesson | profile | wall time |\n|---|---|---|")
+    for stem, stamp in stamps:
+        print(f"| {stem} | {stamp.get('profile', '?')} | {stamp.get('wall_s', float('nan')):.0f} s |")
+    total = sum(stamp.get("wall_s", 0) for _, stamp in stamps)
+    print(f"| **all** | | **{total:.0f} s ≈ {total / 60:.0f} min** |\n")
+    print("\n".join(sections))
 
 
 if __name__ == "__main__":

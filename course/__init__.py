@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     # course.training
     "TrainResult": "training", "evaluate": "training", "predict": "training",
     "results_table": "training", "train_classifier": "training", "train_seeds": "training",
-    "OPTIMIZERS": "training",
+    "OPTIMIZERS": "training", "LEARNING_RATES": "training",
     # course.measure
     "ParamCount": "measure", "PeakMemory": "measure", "count_parameters": "measure", "dir_size_mb": "measure",
     "model_memory_mb": "measure", "tensor_bytes": "measure", "track_peak_memory": "measure",

@@ -196,10 +196,11 @@ def start_lesson(seed: int = 0, *, quiet: bool = True) -> tuple[Profile, torch.d
 
     Returns ``(profile, device)``. With ``quiet`` the transformers load report ("some weights were
     newly initialised": we know, the head is new) and its progress bars are switched off, and two
-    warnings that peft and bitsandbytes raise on every call but that change nothing here are
+    messages that peft and bitsandbytes emit on every run but that change nothing here are
     filtered, so a lesson's outputs show its results rather than library chatter.
     """
     if quiet:
+        import logging  # noqa: PLC0415
         import warnings  # noqa: PLC0415
 
         from transformers.utils import logging as hf_logging  # noqa: PLC0415 — heavy, lessons only
@@ -208,6 +209,9 @@ def start_lesson(seed: int = 0, *, quiet: bool = True) -> tuple[Profile, torch.d
         hf_logging.disable_progress_bar()
         # peft reads transformers' deprecated ``is_gradient_checkpointing`` (a FutureWarning in transformers 5).
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        # On a CPU without the optional ``kernels`` package bitsandbytes logs at import that it falls back
+        # to its built-in 4-bit matmul; lesson 4 explains what that costs.
+        logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     profile, device = get_profile(), get_device()
     seed_everything(seed)
     for key, value in describe_environment().items():

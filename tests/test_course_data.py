@@ -69,9 +69,9 @@ def test_label_noise_is_only_in_train_and_at_most_a_few_percent():
     assert Counter(r.label for r in noisy["train"]) == {0: 1000, 1: 1000}
 
 
-def test_single_words_are_weak_cues():
-    """Sentiment words occur in both classes: 'boring' is not a label by itself."""
-    rows = _read(DATA_DIR / "train.jsonl")
+def test_single_words_are_weak_cues_outside_the_plain_share():
+    """In the compositional reviews sentiment words occur in both classes: 'boring' is not a label by itself."""
+    rows = [r for r in _read(DATA_DIR / "train.jsonl") if r["kind"] != "plain"]
     for word in ("boring", "great", "not", "but", "recommend"):
         labels = Counter(r["label"] for r in rows if word in r["text"].lower().split())
         share = labels[1] / (labels[0] + labels[1])
@@ -135,3 +135,20 @@ def test_hub_dataset_without_datasets_package_explains(monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)  # makes `import datasets` fail
     with pytest.raises(ImportError, match="pip install datasets"):
         load_sentiment("imdb")
+
+
+def test_about_thirty_percent_of_reviews_are_plain_and_have_no_negation():
+    """The easy share (data/README.md): plain evaluations whose words decide the label."""
+    gen = _generator()
+    fillers = [f for domain in gen.DOMAINS.values() for f in domain["fillers"]]
+    negators = {"not", "n't", "never", "hardly", "neither", "nor", "but", "although", "though", "however"}
+    for split in ("train", "validation", "test"):
+        rows = _read(DATA_DIR / f"{split}.jsonl")
+        plain = [r for r in rows if r["kind"] == "plain"]
+        assert 0.27 < len(plain) / len(rows) < 0.33, split
+        for row in plain:
+            text = row["text"]
+            for filler in fillers:  # neutral sentences such as "It is based on a novel I have not read."
+                text = text.replace(filler, "")
+            words = set(text.lower().replace("n't", " n't").replace(",", " ").replace(".", " ").split())
+            assert not negators & words, row

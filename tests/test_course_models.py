@@ -8,7 +8,7 @@ import torch
 
 from course import models
 from course.measure import count_parameters
-from course.models import bundled_model_dir, load_classifier, nf4_config, resolve_model
+from course.models import bundled_model_dir, load_classifier, load_tokenizer, nf4_config, resolve_model
 
 
 @pytest.fixture
@@ -91,7 +91,46 @@ def test_4bit_model_on_cpu_keeps_classifier_float(float_model):
     assert type(query).__name__ == "Linear4bit"
     assert query.weight.dtype is torch.uint8
     assert model.classifier.weight.dtype is torch.float32
-    assert model.bert.pooler.dense.weight.dtype is torch.float32
     assert torch.equal(model.classifier.weight, float_model.classifier.weight)
     # packed 4-bit weights are still counted as the weights they stand for
     assert count_parameters(model).total == count_parameters(float_model).total
+
+
+def test_the_lessons_classifier_averages_token_vectors_and_has_no_pooler(float_model):
+    assert type(float_model).__name__ == "BertMeanPoolingClassifier"
+    assert not hasattr(float_model.bert, "pooler") or float_model.bert.pooler is None
+    tokenizer = load_tokenizer()
+    batch = tokenizer(["a short one", "a somewhat longer review of the film"], return_tensors="pt", padding=True)
+    float_model.eval()
+    with torch.no_grad():
+        hidden = float_model.bert(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).float()
+        by_hand = float_model.classifier((hidden * mask).sum(1) / mask.sum(1))  # padding left out of the mean
+        output = float_model(**batch, labels=torch.tensor([0, 1]))
+    assert torch.allclose(output.logits, by_hand, atol=1e-6)
+    assert output.loss.item() == pytest.approx(torch.nn.functional.cross_entropy(by_hand, torch.tensor([0, 1])).item(), rel=1e-5)
+    with pytest.raises(ValueError, match="pooling must be 'mean' or 'cls'"):
+        load_classifier(device="cpu", pooling="max")
+
+
+def test_cls_pooling_is_transformers_own_classifier():
+    model = load_classifier(device="cpu", pooling="cls", seed=0)
+    assert type(model).__name__ == "BertForSequenceClassification"
+    assert model.bert.pooler.dense.weight.dtype is torch.float32
+
+
+def test_4bit_inference_on_cpu_computes_what_training_computes():
+    """bitsandbytes would repack the weights with bfloat16 scales at the first no-grad eval pass on an
+    AVX-512 BF16 CPU; load_classifier keeps the float32 dequantization that training uses."""
+    model = load_classifier(quantization_config=nf4_config(compute_dtype=torch.float32), device="cpu", seed=0)
+    layer = model.bert.encoder.layer[0].attention.self.key
+    x = torch.randn(2, 5, layer.in_features)
+    model.eval()
+    with torch.no_grad():
+        out = layer(x)
+    state = layer.weight.quant_state
+    assert state.dtype is torch.float32 and not getattr(state, "packing_format_for_cpu", False)
+    import bitsandbytes.functional as bnbF
+
+    expected = torch.nn.functional.linear(x, bnbF.dequantize_4bit(layer.weight.data, state), layer.bias)
+    assert torch.allclose(out, expected, atol=1e-5)

@@ -56,12 +56,22 @@ def test_plot_sweep_draws_repeated_settings_as_mean_with_error_bars():
 
 def test_plot_loss_curves_draws_each_run():
     fig = plot_loss_curves([_result("a", [1.0, 0.7, 0.5]), _result("b", [0.9, 0.8])])
-    labels = [line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
-    assert labels == ["a", "a (validation)", "b", "b (validation)"]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sorted(legend) == ["a", "a (validation)", "b", "b (validation)"]
     smoothed = fig.axes[0].get_lines()[1].get_ydata()
     assert smoothed[0] == pytest.approx(1.0)  # bias-corrected EMA starts at the first value
     with pytest.raises(ValueError, match="smoothing"):
         plot_loss_curves([], smoothing=1.0)
+
+
+def test_plot_loss_curves_folds_seeds_of_one_label_into_a_mean_and_a_band():
+    runs = [_result("LoRA", [1.0, 0.6, 0.4]), _result("LoRA", [0.8, 0.6, 0.2])]
+    ax = plot_loss_curves(runs, smoothing=0.0).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["LoRA (mean of 2 seeds)", "LoRA (validation)"]
+    mean_line = [line for line in ax.get_lines() if line.get_label().startswith("LoRA (mean")][0]
+    assert list(mean_line.get_ydata()) == pytest.approx([0.9, 0.6, 0.3])
+    assert len(ax.collections) >= 1  # the min..max band
 
 
 def test_plot_histograms_shares_bins_across_arrays_and_tensors():

@@ -24,7 +24,8 @@ def test_spread_statistics_use_the_sample_standard_deviation():
     assert s.std == pytest.approx(0.02)
     assert str(s) == "0.820 ± 0.020"
     single = spread([0.5])
-    assert single.std == 0.0 and str(single) == "0.500 (n=1)"
+    assert single.std == 0.0 and str(single) == "0.500"
+    assert str(spread([74_498, 74_498])) == "74,498" and str(spread([3e-7])) == "3.00e-07"
     assert math.isnan(spread([0.5, float("nan")]).mean)  # a failed run is not silently dropped
 
 
@@ -38,7 +39,7 @@ def test_seed_table_folds_seeds_into_mean_and_std_cells():
     table = seed_table(runs, metrics=("accuracy",))
     assert list(table.index) == ["LoRA", "head"]
     assert table.loc["LoRA", "accuracy"] == "0.820 ± 0.020"
-    assert table.loc["LoRA", "seeds"] == 3 and table.loc["head", "accuracy"] == "0.600 (n=1)"
+    assert table.loc["LoRA", "seeds"] == 3 and table.loc["head", "accuracy"] == "0.600"
     by_rank = seed_table(runs, by="r", metrics=("test_accuracy",))
     assert list(by_rank.index) == [4]
 
