@@ -6,14 +6,33 @@ files from the command line (``python -m grader --help``).
 >>> from grader import load_bank, score_answers
 >>> bank = load_bank("quizzes/day48-lora-qlora.yaml")          # doctest: +SKIP
 >>> score_answers(bank, {"q1": "B"}).percent                   # doctest: +SKIP
-"""
-from .errors import BankError, BankIssue, UserError
-from .loader import bank_files, find_bank, load_bank, parse_bank
-from .models import Bank, Option, Question
-from .scoring import QuestionResult, QuizResult, score_answers, score_question
-from .scoring.attempts import AttemptSummary, summarize_attempts
 
-__all__ = ["BankError", "BankIssue", "UserError", "load_bank", "parse_bank", "bank_files", "find_bank",
-           "Bank", "Option", "Question", "score_answers", "score_question", "QuizResult", "QuestionResult",
-           "summarize_attempts", "AttemptSummary"]
+The public names are imported on first use (PEP 562), so a process that needs only one part — the
+parser workers, the sandbox's zygote — does not pay for pydantic and every model.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "BankError": ".errors", "BankIssue": ".errors", "UserError": ".errors",
+    "load_bank": ".loader", "parse_bank": ".loader", "bank_files": ".loader", "find_bank": ".loader",
+    "Bank": ".models", "Option": ".models", "Question": ".models",
+    "score_answers": ".scoring", "score_question": ".scoring", "QuizResult": ".scoring", "QuestionResult": ".scoring",
+    "summarize_attempts": ".scoring.attempts", "AttemptSummary": ".scoring.attempts",
+}
+__all__ = list(_PUBLIC)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'grader' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -2,10 +2,12 @@
 
     python -m grader validate PATH...
     python -m grader grade --bank BANK --out DIR SUBMISSION...
+    python -m grader doctor
     python -m grader schema [--out FILE]
 
-Exit status: 0 success; 1 invalid banks, or a submission that could not get a row; 2 bad arguments
-or a bad bank given to ``grade``.
+Exit status: 0 success; 1 invalid banks, a submission that could not get a row, or (doctor) an
+essential isolation layer missing; 2 bad arguments, a bad bank given to ``grade``, or a sandbox
+without its essential layers (unless ``--unsafe-sandbox``).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from .errors import BankError, UserError
 EXAMPLES = """examples:
   python -m grader validate quizzes/
   python -m grader grade --bank quizzes/day48-lora-qlora.yaml --out out/ submissions/
+  python -m grader doctor
   python -m grader schema --out quizzes/bank.schema.json
 """
 
@@ -27,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("validate", help="check bank files (schema, keys, code_output snippets)")
+    p = sub.add_parser("validate", help="check bank files (schema, keys; runs snippets and references in the sandbox)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="bank files or folders of them")
-    p.add_argument("--no-run", action="store_true", help="do not run code_output snippets")
+    p.add_argument("--no-run", action="store_true", help="do not run code_output snippets or code references")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
 
     p = sub.add_parser("grade", help="grade answer files and notebooks; writes grades.csv and feedback")
@@ -41,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the CPU cores)")
     p.add_argument("--resume", action="store_true", help="keep DIR/grades.csv and skip submissions already in it")
+    p.add_argument("--unsafe-sandbox", action="store_true",
+                   help="run code questions even where `doctor` reports an essential isolation layer missing "
+                        "(recorded in DIR/grades.meta.json)")
+
+    p = sub.add_parser("doctor", help="show which isolation layers the sandbox gets on this machine")
 
     p = sub.add_parser("release", help="write the student notebook and a student bank (no keys, references or hidden probes)")
     p.add_argument("bank", metavar="BANK", help="the instructor's bank file")
@@ -66,6 +74,9 @@ def _validate(args: argparse.Namespace) -> int:
         raise UserError(f"no .yaml bank files under {', '.join(args.paths)}")
     for issue in report.issues:
         print(issue, file=sys.stderr)
+    if report.sandbox_missing:
+        print("note: author code ran in a sandbox without " + ", ".join(report.sandbox_missing)
+              + " (see `python -m grader doctor`)", file=sys.stderr)
     if not args.quiet:
         failed = {i.path for i in report.issues}
         for path, count in report.question_counts.items():
@@ -94,7 +105,8 @@ def _grade(args: argparse.Namespace) -> int:
         raise UserError("no submissions found (.json, .yaml, .yml or .ipynb)")
     run = grade_submissions(bank=bank, submissions=args.submissions, out_dir=args.out,
                             reveal_key=not args.hide_key, progress=not args.no_progress,
-                            jobs=args.jobs, resume=args.resume, bank_path=args.bank)
+                            jobs=args.jobs, resume=args.resume, bank_path=args.bank,
+                            unsafe_sandbox=args.unsafe_sandbox)
     passed = sum(1 for _, r, _ in run.graded if r is not None and r.passed)
     unreadable = sum(1 for _, r, _ in run.graded if r is None)
     print(f"graded {len(run.graded)} submission(s): {passed} passed, {unreadable} unreadable; "
@@ -129,6 +141,14 @@ def _nbgrader_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import diagnose
+
+    report = diagnose()
+    print(report.to_text())
+    return 1 if report.missing_essential else 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     from .schema import bank_json_schema_text
 
@@ -145,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "grade": _grade, "schema": _schema, "release": _release,
-                "nbgrader-export": _nbgrader_export}
+                "nbgrader-export": _nbgrader_export, "doctor": _doctor}
     try:
         return handlers[args.command](args)
     except UserError as exc:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .models import Bank
+from .safetext import printable
 from .scoring import QuizResult
 from .scoring.attempts import AttemptSummary, summarize_attempts
 
@@ -47,6 +48,7 @@ class Gradebook:
     def record(self, *, bank: Bank, student: str, sha256: str, file: str, result: QuizResult | None,
                reason: str) -> AttemptSummary:
         """Store (or update) this attempt and return the student's attempt summary after it."""
+        student = printable(student, one_line=True)  # a lone surrogate cannot be stored (it is not UTF-8)
         percent = result.percent if result is not None else 0.0
         payload = json.dumps(result.to_dict() if result is not None else None, default=str)
         self._db.execute(
@@ -55,22 +57,23 @@ class Gradebook:
             " ON CONFLICT (bank_id, student, sha256) DO UPDATE SET file = excluded.file, graded_at = excluded.graded_at,"
             " score = excluded.score, max_score = excluded.max_score, percent = excluded.percent,"
             " reason = excluded.reason, result = excluded.result",
-            (bank.id, student, sha256, file, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            (bank.id, student, sha256, printable(file, one_line=True),
+             datetime.now(timezone.utc).isoformat(timespec="seconds"),
              result.score if result is not None else 0.0, result.max_score if result is not None else bank.max_score,
-             percent, reason, payload))
+             percent, printable(reason), payload))
         self._db.commit()
         return self.summary(bank, student)
 
     def percents(self, bank_id: str, student: str) -> list[float]:
         """The student's attempt percents, oldest first."""
         rows = self._db.execute("SELECT percent FROM attempts WHERE bank_id = ? AND student = ? ORDER BY id",
-                                (bank_id, student))
+                                (bank_id, printable(student, one_line=True)))
         return [row[0] for row in rows]
 
     def attempt_number(self, bank_id: str, student: str, sha256: str) -> int:
         """1-based position of this content among the student's attempts (0 when not recorded)."""
         rows = self._db.execute("SELECT sha256 FROM attempts WHERE bank_id = ? AND student = ? ORDER BY id",
-                                (bank_id, student)).fetchall()
+                                (bank_id, printable(student, one_line=True))).fetchall()
         return next((i + 1 for i, (sha,) in enumerate(rows) if sha == sha256), 0)
 
     def summary(self, bank: Bank, student: str) -> AttemptSummary:

@@ -13,21 +13,10 @@ from pydantic import ValidationError
 
 from .errors import BankError, BankIssue
 from .models import QUESTION_TYPES, Bank
-from .yaml_source import SourceMap, parse_yaml_text, read_text
+from .yaml_source import SourceMap, format_loc, parse_yaml_text, read_text
 
 _SUBPATH = re.compile(r"^(?:Value error, )?@(?P<sub>[^@]*)@ (?P<msg>.*)$", re.S)
 _SUBPATH_PART = re.compile(r"\[(\d+)\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def format_loc(loc: tuple[Any, ...]) -> str:
-    """``('questions', 2, 'options')`` → ``questions[2].options``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def _parse_subpath(sub: str) -> tuple[Any, ...]:

@@ -22,7 +22,7 @@ from .models import Bank
 from .models.questions import CodeQuestion, MultipleChoiceQuestion, NumericQuestion, SingleChoiceQuestion
 from .release import write_notebook
 from .sandbox import compare as compare_module
-from .sandbox import harness as harness_module
+from .sandbox import encoding as encoding_module
 from .sandbox.evaluate import ReferenceValues
 
 CONFIG = '''c = get_config()  # noqa: F821 - provided by nbgrader
@@ -57,9 +57,9 @@ def helper_source() -> str:
     return ("# Grading helpers (do not edit): encode a value as plain data and compare it with the expected data.\n"
             "import json as _json, warnings as _warnings\n_warnings.simplefilter('ignore')\n"
             "import torch, transformers, peft  # imported here so their start-up messages are not graded\n"
-            + _module_body(harness_module) + "\n\n" + _module_body(compare_module) + "\n\n"
-            "def _check(value, expected_json, tolerance):\n"
-            "    ok, why = compare_values(_json.loads(expected_json), encode(value), tolerance)\n"
+            + _module_body(encoding_module) + "\n\n" + _module_body(compare_module) + "\n\n"
+            "def _check(value, expected_json, tolerance, mode='value'):\n"
+            "    ok, why = compare_values(_json.loads(expected_json), encode(value), tolerance, mode)\n"
             "    assert ok, why\n")
 
 
@@ -113,7 +113,7 @@ def source_notebook(bank: Bank, references: ReferenceValues) -> dict[str, Any]:
         for probe in question.checks:
             points = round(question.points * probe.points / total, 4)
             expected = json.dumps(references.values[question.id][probe.id])
-            body = f"# {probe.name}\n_check({probe.expr}, {expected!r}, {probe.tolerance!r})"
+            body = f"# {probe.name}\n_check({probe.expr}, {expected!r}, {probe.tolerance!r}, {probe.compare!r})"
             if probe.hidden:
                 body = f"# {probe.name} (hidden test)\n### BEGIN HIDDEN TESTS\n{body}\n### END HIDDEN TESTS"
             cells.append(_cell("code", body + "\n", _meta(f"{question.id}-{probe.id}", grade=True, points=points)))
@@ -123,7 +123,6 @@ def source_notebook(bank: Bank, references: ReferenceValues) -> dict[str, Any]:
 
 def export(*, bank: Bank, course_dir: str | Path) -> Path:
     """Compute reference values in the sandbox, then write the source notebook (and a config when missing)."""
-    from .grading import _with_requirements
     from .sandbox import SandboxPool
     from .sandbox.evaluate import compute_references
 
@@ -131,7 +130,7 @@ def export(*, bank: Bank, course_dir: str | Path) -> Path:
     references = ReferenceValues({})
     if code_questions:
         with SandboxPool() as pool:
-            references = compute_references(_with_requirements(code_questions, bank), pool)
+            references = compute_references(code_questions, pool)
     course = Path(course_dir)
     folder = course / "source" / bank.id
     folder.mkdir(parents=True, exist_ok=True)

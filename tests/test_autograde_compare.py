@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from grader.sandbox import compare_values, parse_output
-from grader.sandbox.harness import encode
+from grader.sandbox.encoding import encode
 
 
 class Liar:
@@ -38,7 +38,9 @@ def test_plain_values(expected, got, ok, message):
 def test_a_lying_eq_cannot_pass():
     assert encode(Liar()) == {"$object": "Liar"}
     assert compare_values(encode(14), encode(Liar())) == (False, "expected a number, got a Liar object")
-    assert encode(SneakyInt(3)) == 3 and type(encode(SneakyInt(3))) is int  # the int's real value, not its __eq__
+    # an int subclass is not an int (its methods could say anything): it fails where an int is expected
+    assert encode(SneakyInt(3)) == {"$object": "SneakyInt (a subclass of int)"}
+    assert compare_values(encode(3), encode(SneakyInt(3))) == (False, "expected a number, got a SneakyInt (a subclass of int) object")
 
 
 def test_tensors_compare_by_shape_then_values():

@@ -14,14 +14,14 @@ PY="${PYTHON:-python3}"
 if [[ "${IPYW7_REBUILD:-0}" == "1" ]]; then
     rm -rf "$VENV"
 fi
-if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import ipywidgets, sys; sys.exit(ipywidgets.__version__ != '7.7.1')" 2>/dev/null; then
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import ipywidgets, regex, sys; sys.exit(ipywidgets.__version__ != '7.7.1')" 2>/dev/null; then
     echo "building $VENV (ipywidgets 7.7.1)" >&2
     rm -rf "$VENV"
     "$PY" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     # the engine's own dependencies (pyproject.toml), the widget's renderers, and the test tools
     "$VENV/bin/python" -m pip install --quiet "ipywidgets==7.7.1" "pydantic>=2.7,<3" "ruamel.yaml>=0.18" \
-        "PyYAML>=6" "tqdm>=4.66" "markdown-it-py>=3" "Pygments>=2.15" "nbformat>=5.9" "pytest>=8"
+        "PyYAML>=6" "tqdm>=4.66" "regex>=2023.10" "markdown-it-py>=3" "Pygments>=2.15" "nbformat>=5.9" "pytest>=8"
 fi
 
 "$VENV/bin/python" -c "import ipywidgets; print('ipywidgets', ipywidgets.__version__)"

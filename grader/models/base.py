@@ -15,10 +15,11 @@ KeyHash = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{8,64}$")]
 
 
 class StrictModel(BaseModel):
-    """Base for bank models: unknown fields forbidden, assignment validated, docs in the schema."""
+    """Base for bank models: unknown fields forbidden, numbers finite (no ``.inf``/``.nan``), assignment
+    validated, docs in the schema."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=False,
-                              use_attribute_docstrings=True, frozen=False)
+                              use_attribute_docstrings=True, frozen=False, allow_inf_nan=False)
 
 
 def located(subpath: str, message: str) -> ValueError:

@@ -5,14 +5,15 @@ validators (not whole-model validators) so that their errors point at one key of
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Union
 
+import regex
 from pydantic import Field, PrivateAttr, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located
 from .keyhash import key_digest, numeric_hash_matches, option_value
 from .options import Option, check_unique_option_ids, default_option_ids
+from .regexsize import size_problem
 
 #: Seed documents use several difficulty vocabularies; they all land on one three-step scale.
 DIFFICULTY_WORDS: dict[str, str] = {
@@ -27,11 +28,25 @@ DIFFICULTY_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(DIFFICULTY_WORDS)}, 
                                     "description": "easy, medium or hard, or beginner/intermediate/advanced/expert"})
 
 
+MAX_POINTS = 10_000
+"""Points of one question or probe (sums of huge values overflow to inf and a percent of NaN)."""
+MAX_MEMORY_MB = 16_384
+MAX_EXPR_CHARS = 10_000
+"""A probe expression is compiled when the bank loads; helpers belong in the question's ``setup``."""
+
+
 def _check_regex(pattern: str, where: str) -> None:
+    """Patterns run on the ``regex`` package (with a time limit, grader/scoring/patterns.py): compile them with it,
+    unless they are too big to compile safely (:mod:`.regexsize`)."""
+    problem = size_problem(pattern)
+    if problem is not None:
+        raise located(where, problem)
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        regex.compile(pattern)
+    except regex.error as exc:
         raise located(where, f"invalid regular expression {pattern!r}: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        raise located(where, f"the regular expression is nested too deeply to compile ({type(exc).__name__})") from None
 
 
 class QuestionBase(StrictModel):
@@ -51,7 +66,7 @@ class QuestionBase(StrictModel):
     """The source's own difficulty word (kept when ``difficulty`` was given as a seed word)."""
     category: str | None = None
     """The source's category, e.g. Conceptual, Debug, Metrics, Model Choice."""
-    points: float = Field(1, ge=0)
+    points: float = Field(1, ge=0, le=MAX_POINTS)
     """Maximum points for this question."""
     tags: list[Slug] = Field(default_factory=list)
     """Topic tags; questions that two seeds both ask share a tag."""
@@ -348,7 +363,7 @@ class FreeResponseQuestion(QuestionBase):
     """
 
     type: Literal["free_response"]
-    points: float = Field(0, ge=0)
+    points: float = Field(0, ge=0, le=MAX_POINTS)
     concepts: list[Concept] = Field(min_length=1)
     model_answer: str | None = None
 
@@ -386,13 +401,18 @@ class Probe(StrictModel):
     """Shown in feedback, hidden probes included."""
     expr: NonEmptyStr
     """Python expression over the names the student's code defines."""
-    points: float = Field(1, ge=0)
+    points: float = Field(1, ge=0, le=MAX_POINTS)
     hidden: bool = False
     """Hidden probes are named in feedback; their expression and expected value never are."""
     message: str | None = None
     """What the student should look at when this probe fails."""
     tolerance: float = Field(1e-6, ge=0)
     """Absolute tolerance for numbers and tensors."""
+    compare: Literal["value", "type"] = "value"
+    """``value``: the values must match (numbers within ``tolerance``); ``type``: only the value's exact
+    type counts (``int``, ``float``, ``str``, ``list``, ``tensor``…; a subclass is never its base).
+    Use ``type`` for "returns an int" rather than ``type(x).__name__`` in ``expr``, which runs in the
+    student's process and can be faked there."""
 
 
 class CodeQuestion(QuestionBase):
@@ -412,8 +432,9 @@ class CodeQuestion(QuestionBase):
     student, the references for the reference) are executed before this one."""
     timeout_s: float = Field(20, gt=0, le=600)
     """Wall-clock seconds for the student's code and all probes together."""
-    memory_mb: int = Field(2048, ge=64)
-    """Address space the student's code may add on top of the preloaded libraries."""
+    memory_mb: int = Field(2048, ge=64, le=MAX_MEMORY_MB)
+    """Memory the sandbox as a whole may add on top of the preloaded libraries (at most 16 GiB: a bank
+    cannot lift the limit that keeps a student's code from taking the grader's machine down)."""
 
     @field_validator("checks")
     @classmethod
@@ -423,10 +444,16 @@ class CodeQuestion(QuestionBase):
             if probe.id in seen:
                 raise located(f"[{index}].id", f"duplicate probe id '{probe.id}' (also checks[{seen[probe.id]}])")
             seen[probe.id] = index
+            if len(probe.expr) > MAX_EXPR_CHARS:
+                raise located(f"[{index}].expr", f"the expression has {len(probe.expr):,} characters, more than the "
+                                                 f"{MAX_EXPR_CHARS:,} a probe may have (put helpers in `setup`)")
             try:
                 compile(probe.expr, f"<probe {probe.id}>", "eval")
             except SyntaxError as exc:
                 raise located(f"[{index}].expr", f"not a Python expression: {exc.msg}") from None
+            except (RecursionError, MemoryError, ValueError) as exc:  # nesting the compiler cannot follow; NUL bytes
+                raise located(f"[{index}].expr", f"not a Python expression the compiler accepts ({type(exc).__name__}: "
+                                                 "nested too deeply or not text)") from None
         return checks
 
 

@@ -1,8 +1,8 @@
-"""Running untrusted code: a warm zygote forks one jailed child per code question.
+"""Running untrusted code: a warm zygote forks one jailed sandbox per code question.
 
-The parent (:class:`SandboxPool`) sends the student's code and probe expressions, never the
-reference or expected values; the child sends back plain probe data; :mod:`.compare` decides.
-See docs/autograding.md for the layers and limits.
+The parent (:class:`SandboxPool`) sends the code and probe expressions, never the reference's
+values; the sandbox sends back plain probe data; :mod:`.decode` checks it and :mod:`.compare`
+decides. See docs/autograding.md for the layers, the limits and the threat model.
 """
 from .client import SandboxPool, SandboxRun, parse_output
 from .compare import compare_values

@@ -1,13 +1,14 @@
-"""The grader's side of the sandbox: start a warm zygote, send it code, get probe data back.
+"""The grader's side of the sandbox: start a warm zygote, send it code, get checked probe data back.
 
 :class:`SandboxPool` is thread-safe: each :meth:`SandboxPool.run` opens its own connection, and
 the zygote forks one monitor per connection, so ``--jobs`` threads run that many sandboxes at once.
+The pool owns one temporary folder and one cgroup pool; :meth:`SandboxPool.close` (or, if the grader
+dies, the zygote itself) removes both, and the next pool to start removes any a dead grader left.
 """
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,89 +16,94 @@ import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .isolate import Limits
-from .zygote import recv_frame, send_frame
+from . import cgroups, housekeeping
+from .decode import Records, decode_records
+from .framing import recv_frame, send_frame
+from .isolate import Limits, zygote_environment
+from .zygote import PRELOAD, shutdown
 
 START_TIMEOUT_S = 180.0
+ANSWER = ("<your answer>", "your cell")
+"""(file name, description) of a student's own answer cell, as errors name it."""
 
 
 @dataclass
-class SandboxRun:
-    """What came back from one sandboxed run, decoded by the trusted parent."""
+class SandboxRun(Records):
+    """What came back from one sandboxed run: the checked records (values, errors, malformed values,
+    the code's error, the layers that held) plus what the monitor saw."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    """Probe id → encoded value (plain data) for probes that returned."""
-    errors: dict[str, str] = field(default_factory=dict)
-    """Probe id → the exception the probe raised."""
-    code_error: str | None = None
-    """The exception the student's code raised while it ran (definitions made before it stay)."""
     timed_out: bool = False
     crashed: str | None = None
-    """Why the sandbox ended without finishing (killed, exited early, garbled output)."""
-    layers: dict[str, bool] = field(default_factory=dict)
-    """Which isolation layers held (reported by the jail before student code ran)."""
+    """Why the sandbox ended without finishing (killed, a limit, exited early, refused to start)."""
+    stdout: str | None = None
+    """What the code printed, when asked for (``capture_stdout``), cut at the limit."""
+    stdout_truncated: bool = False
+    usage: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    data_bytes: int = 0
+    """Bytes of probe data the sandbox sent (what the decoded values cost the grader, roughly)."""
 
 
-def parse_output(header: dict, raw: bytes) -> SandboxRun:
-    """Turn the monitor's header and the pipe's raw bytes into a :class:`SandboxRun`.
+def _crash_reason(header: dict, refused: list[str]) -> str:
+    if refused:
+        return f"the sandbox refused to run the code: missing isolation layer(s) {', '.join(refused)}"
+    usage = header.get("usage") if isinstance(header.get("usage"), dict) else {}
+    status = header.get("exit")
+    if header.get("truncated"):
+        return "the probes returned more data than the grader accepts"
+    if usage.get("oom_kills"):
+        return "the code used more memory than its limit allows and was stopped"
+    if isinstance(status, int) and status < 0:
+        return f"the process was killed by signal {-status} (memory or CPU limit, or the code killed itself)"
+    return f"the process ended before all checks ran (exit status {status}; os._exit or sys.exit in a check?)"
 
-    The first record for each probe wins; lines that are not JSON objects are ignored; a run that
-    never wrote its ``done`` record is reported as crashed (or timed out).
+
+def parse_output(header: dict, raw: bytes, printed: bytes | None = None,
+                 probe_ids: frozenset[str] | None = None) -> SandboxRun:
+    """Turn the monitor's header and the pipe's raw bytes into a :class:`SandboxRun`; never raises.
+
+    The first record for each probe wins; lines that are not records are ignored; a malformed value
+    fails its probe with a reason; a run that never wrote its ``done`` record is reported as crashed
+    (or timed out).
     """
-    run = SandboxRun(timed_out=bool(header.get("timed_out")), elapsed_s=float(header.get("elapsed_s", 0.0)))
+    header = header if isinstance(header, dict) else {}
+    elapsed = header.get("elapsed_s")
+    elapsed = float(elapsed) if isinstance(elapsed, (int, float)) else 0.0
     if "monitor_error" in header:
-        run.crashed = f"the sandbox failed to start ({header['monitor_error']})"
-        return run
-    done = False
-    for line in raw.split(b"\n"):
-        try:
-            record = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        if not isinstance(record, dict):
-            continue
-        event = record.get("event")
-        if event == "isolation" and not run.layers and isinstance(record.get("layers"), dict):
-            run.layers = {str(k): bool(v) for k, v in record["layers"].items()}
-        elif event == "code_error" and run.code_error is None:
-            run.code_error = str(record.get("error"))[:400]
-        elif event == "done":
-            done = True
-        elif isinstance(record.get("probe"), str):
-            probe = record["probe"]
-            if probe in run.values or probe in run.errors:
-                continue
-            if "value" in record:
-                run.values[probe] = record["value"]
-            else:
-                run.errors[probe] = str(record.get("error"))[:400]
-    if not done and not run.timed_out:
-        status = header.get("exit")
-        if header.get("truncated"):
-            run.crashed = "the probes returned more data than the grader accepts"
-        elif isinstance(status, int) and status < 0:
-            run.crashed = f"the process was killed by signal {-status} (memory or CPU limit, or the code killed itself)"
-        else:
-            run.crashed = f"the process ended before all checks ran (exit status {status}; os._exit or sys.exit in a check?)"
+        return SandboxRun(crashed=f"the sandbox failed to start ({str(header['monitor_error'])[:300]})", elapsed_s=elapsed)
+    records = decode_records(raw, probe_ids)
+    run = SandboxRun(**vars(records), timed_out=header.get("timed_out") is True, elapsed_s=elapsed,
+                     data_bytes=len(raw))
+    cgroup = header.get("cgroup") if isinstance(header.get("cgroup"), dict) else {}
+    run.layers = {**records.layers, **{k: v for k, v in cgroup.items() if isinstance(v, bool)}}
+    run.usage = {k: v for k, v in (header.get("usage") or {}).items() if isinstance(v, int)} \
+        if isinstance(header.get("usage"), dict) else {}
+    refused = list(records.refused) + [str(x) for x in header.get("refused", []) if isinstance(header.get("refused"), list)]
+    run.refused = refused
+    if printed is not None:
+        run.stdout = printed.decode("utf-8", errors="replace")
+        run.stdout_truncated = header.get("stdout_truncated") is True
+    if refused or (not records.done and not run.timed_out):
+        run.crashed = _crash_reason(header, refused)
     return run
 
 
 class SandboxPool:
-    """A warm zygote process plus the scratch folder its sandboxes work in. Use as a context manager."""
+    """A warm zygote process plus the folder and cgroup pool its sandboxes use. Use as a context manager.
 
-    def __init__(self, *, hide_paths: list[str | Path] = (), python: str = sys.executable):
-        self.hide_paths = [str(Path(p).resolve()) for p in hide_paths]
+    ``preload``: statements the zygote runs once before forking (default: import torch,
+    transformers, peft, numpy); pass ``()`` for a light pool (``code_output`` snippets).
+    """
+
+    def __init__(self, *, preload: tuple[str, ...] | None = None, python: str = sys.executable):
+        self.preload = tuple(PRELOAD if preload is None else preload)
         self.python = python
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
-        self._dir = Path(tempfile.mkdtemp(prefix="grader-sandbox-"))
-        os.chmod(self._dir, 0o711)  # the sandbox user may enter its own folder but list nothing
-        self.scratch = self._dir / "work"
-        self.scratch.mkdir(mode=0o711)
-        os.chmod(self.scratch, 0o711)
+        self._dir: Path | None = None
+        self._cgroup: cgroups.Pool | None = None
+        self._closed = False
 
     def __enter__(self) -> "SandboxPool":
         self.start()
@@ -107,62 +113,125 @@ class SandboxPool:
         self.close()
 
     @property
+    def folder(self) -> Path | None:
+        """The pool's temporary folder (root-owned, 0700), None before :meth:`start`."""
+        return self._dir
+
+    @property
+    def cgroup_backend(self) -> str:
+        """Which cgroup backend limits this pool's sandboxes ('' for the fallback without one)."""
+        if self._cgroup is None:
+            return ""
+        limits = ", ".join(self._cgroup.limits) or "no limits, kill only"
+        return f"{self._cgroup.version} ({limits}; {', '.join(sorted(self._cgroup.dirs))})"
+
+    @property
     def socket_path(self) -> str:
         return str(self._dir / "zygote.sock")
+
+    def _prepare(self) -> None:
+        """First start: clean up after dead graders, then make our folder and cgroup pool."""
+        housekeeping.remove_stale()
+        self._dir = Path(tempfile.mkdtemp(prefix=housekeeping.DIR_PREFIX))
+        os.chmod(self._dir, 0o700)
+        (self._dir / "root").mkdir(mode=0o700)
+        (self._dir / "work").mkdir(mode=0o711)  # fallback work folders, when no private tmpfs can be made
+        self._cgroup = cgroups.open_pool()
+        housekeeping.write_owner(self._dir, self._cgroup)
 
     def start(self) -> None:
         """Start the zygote (imports torch once) unless it is already running."""
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
+            self._closed = False
+            if self._dir is None or not self._dir.is_dir():
+                self._prepare()
             if os.path.exists(self.socket_path):
                 os.unlink(self.socket_path)
-            env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1",
-                       MKL_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", PYTHONDONTWRITEBYTECODE="1")
+            (self._dir / "config.json").write_text(json.dumps(
+                {"preload": list(self.preload), "cgroup": self._cgroup.to_dict() if self._cgroup else None}))
             root = str(Path(__file__).resolve().parents[2])
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-            log = (self._dir / "zygote.log").open("ab")
-            self._proc = subprocess.Popen([self.python, "-m", "grader.sandbox", self.socket_path],
-                                          stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env,
-                                          cwd=str(self._dir))
-            log.close()
+            env = zygote_environment({"PYTHONPATH": root, "HOME": str(self._dir),
+                                      **{k: os.environ[k] for k in (cgroups.SKIP_ENV,) if k in os.environ}})
+            with (self._dir / "zygote.log").open("ab") as log:
+                self._proc = subprocess.Popen([self.python, "-m", "grader.sandbox"], stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(self._dir),
+                                              start_new_session=True)
+            housekeeping.write_owner(self._dir, self._cgroup, zygote=self._proc.pid)
+            self._proc.stdin.write(os.fsencode(self._dir) + b"\n")  # not in argv: sandboxes inherit the zygote's cmdline
+            self._proc.stdin.flush()
             line = self._proc.stdout.readline()
             if line.strip() != b"ready":
                 self._proc.kill()
                 tail = (self._dir / "zygote.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"the sandbox zygote did not start:\n{tail}")
 
-    def run(self, *, code: str, setup: str, probes: list[tuple[str, str]], limits: Limits) -> SandboxRun:
-        """Run ``code`` then ``setup`` in a fresh sandbox and evaluate ``probes`` (id, expression)."""
-        request = {"code": code, "setup": setup, "probes": [list(p) for p in probes], "limits": asdict(limits),
-                   "hide_paths": self.hide_paths, "scratch_dir": str(self.scratch)}
+    def run(self, *, code: str | None = None, chunks: list[tuple[str, str, str]] | None = None, setup: str = "",
+            probes: list[tuple[str, str]] = (), limits: Limits = Limits(), capture_stdout: bool = False,
+            require: tuple[str, ...] = ()) -> SandboxRun:
+        """Run the code, then ``setup``, in a fresh sandbox and evaluate ``probes`` (id, expression).
+
+        ``code`` is one answer cell; ``chunks`` are several, each ``(file name, description, code)``
+        (required answers first). ``require`` names isolation layers without which the code must not
+        run at all (the run then comes back ``crashed`` with the reason).
+        """
+        chunks = list(chunks) if chunks is not None else [(*ANSWER, code or "")]
+        request = {"chunks": [list(c) for c in chunks], "setup": setup, "probes": [list(p) for p in probes],
+                   "limits": asdict(limits), "capture_stdout": capture_stdout, "require": list(require)}
+        probe_ids = frozenset(p[0] for p in probes)
         for attempt in (1, 2):
             try:
-                return self._exchange(request, limits)
+                return self._exchange(request, limits, probe_ids)
             except (ConnectionError, FileNotFoundError, OSError) as exc:
-                if attempt == 2:
+                if attempt == 2 or self._closed:
                     return SandboxRun(crashed=f"the sandbox could not be reached ({type(exc).__name__}: {exc})")
                 self.start()  # the zygote died (or was killed): start a new one and retry once
         raise AssertionError("unreachable")
 
-    def _exchange(self, request: dict, limits: Limits) -> SandboxRun:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(limits.timeout_s + 60)
-            conn.connect(self.socket_path)
+    def isolation(self) -> SandboxRun:
+        """Run an empty sandbox and report which isolation layers held (``.layers``) on this machine."""
+        return self.run(code="", limits=Limits(timeout_s=30))
+
+    def _exchange(self, request: dict, limits: Limits, probe_ids: frozenset[str]) -> SandboxRun:
+        with socket_connection(self.socket_path, limits.timeout_s + 60) as conn:
             send_frame(conn, json.dumps(request).encode())
-            header = json.loads(recv_frame(conn, limit=1 << 20))
+            header_raw = recv_frame(conn, limit=1 << 20)
             raw = recv_frame(conn, limit=1 << 26)
-        return parse_output(header, raw)
+            printed = recv_frame(conn, limit=max(1 << 20, limits.output_kb * 1024))
+        try:
+            header = json.loads(header_raw)
+        except ValueError:
+            header = {"monitor_error": "unreadable header"}
+        return parse_output(header, raw, printed if request["capture_stdout"] else None, probe_ids)
 
     def close(self) -> None:
+        """Stop the zygote (it kills its sandboxes) and remove the folder and cgroups; idempotent."""
         with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
-                self._proc.terminate()
+            self._closed = True
+            proc, self._proc = self._proc, None
+            if proc is not None:
                 try:
-                    self._proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-            if self._proc is not None and self._proc.stdout:
-                self._proc.stdout.close()
-            self._proc = None
-        shutil.rmtree(self._dir, ignore_errors=True)
+                    proc.stdin.close()  # EOF: the zygote shuts its pool down and exits
+                    proc.wait(10)
+                except (OSError, subprocess.TimeoutExpired):
+                    proc.kill()
+                    proc.wait()
+                if proc.stdout:
+                    proc.stdout.close()
+            if self._dir is not None:
+                shutdown(str(self._dir), self._cgroup)
+                self._dir, self._cgroup = None, None
+
+
+
+def socket_connection(path: str, timeout: float) -> socket.socket:
+    """A connected unix socket to the zygote (a context manager, like every socket)."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
+    try:
+        conn.connect(path)
+    except OSError:
+        conn.close()
+        raise
+    return conn

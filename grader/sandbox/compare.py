@@ -1,8 +1,11 @@
 """Trusted comparison of probe values, done in the grader's own process on data it decoded itself.
 
-Both sides arrive as the plain data :func:`grader.sandbox.harness.encode` produces: numbers, strings,
-lists, ``{"$tensor": …}``, ``{"$dict": …}``, ``{"$object": "TypeName"}``. Nothing here calls a method
-of a student object, so no ``__eq__`` can lie. Messages say what differs, in words a student can use.
+Both sides arrive as the plain data :func:`grader.sandbox.encoding.encode` produces (and
+:mod:`grader.sandbox.decode` checked): numbers, strings, lists, ``{"$tensor": …}``, ``{"$dict": …}``,
+``{"$object": "TypeName"}``. Nothing here calls a method of a student object, so no ``__eq__`` can
+lie. A subclass is never its base: the encoder sends an int subclass as an object, so it fails
+where a number is expected, and a probe that checks only the type (``compare: type``) sees its real
+type. Messages say what differs, in words a student can use.
 """
 from __future__ import annotations
 
@@ -12,9 +15,18 @@ from typing import Any
 REL_TOL = 1e-5
 
 
-def compare_values(expected: Any, got: Any, tolerance: float = 1e-6) -> tuple[bool, str]:
-    """(equal, why not): numbers within ``tolerance`` (absolute) or a 1e-5 relative margin."""
-    return _compare(expected, got, tolerance, "")
+def compare_values(expected: Any, got: Any, tolerance: float = 1e-6, mode: str = "value") -> tuple[bool, str]:
+    """(equal, why not): numbers within ``tolerance`` (absolute) or a 1e-5 relative margin.
+
+    ``mode="type"`` compares only the values' exact types (:func:`type_name`).
+    """
+    try:
+        if mode == "type":
+            want, have = type_name(expected), type_name(got)
+            return (want == have, "" if want == have else f"expected a value of type {want}, got {have}")
+        return _compare(expected, got, tolerance, "")
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError):
+        return False, "the value could not be compared"
 
 
 def _describe(value: Any) -> str:
@@ -53,6 +65,26 @@ def _close(a: float, b: float, tolerance: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=tolerance)
 
 
+_DATA_TYPES = {"$float": "float", "$dict": "dict", "$set": "set", "$tensor": "tensor", "$dtype": "dtype"}
+_PLAIN_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", type(None): "None"}
+_RESERVED = frozenset(_DATA_TYPES.values()) | frozenset(_PLAIN_TYPES.values()) | {"object"}
+
+
+def type_name(value: Any) -> str:
+    """The exact type of an encoded value, as a student would name it: int, float, str, list, tensor, …
+
+    An opaque object is named by its class, but never by a name the built-in types use: a class of
+    the student's own that is merely *called* ``int`` is not an int.
+    """
+    if isinstance(value, dict) and len(value) == 1:
+        tag, body = next(iter(value.items()))
+        if tag == "$object":
+            name = str(body)
+            return f"{name} (a class of its own, not the built-in {name})" if name in _RESERVED else name
+        return _DATA_TYPES.get(tag, "object")
+    return _PLAIN_TYPES.get(type(value), "object")
+
+
 def _compare(expected: Any, got: Any, tol: float, where: str) -> tuple[bool, str]:
     at = f" at {where}" if where else ""
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
@@ -63,7 +95,7 @@ def _compare(expected: Any, got: Any, tol: float, where: str) -> tuple[bool, str
     if a is not None:
         if b is None:
             return False, f"expected a number{at}, got {_describe(got)}"
-        if isinstance(expected, int) and isinstance(got, int):
+        if type(expected) is int and type(got) is int:
             return (expected == got, "" if expected == got else f"expected {expected}{at}, got {got}")
         return (True, "") if _close(a, b, tol) else (False, f"expected {a:.6g}{at}, got {b:.6g}")
     if isinstance(expected, list):

@@ -1,21 +1,33 @@
 """From a bank's code questions to trusted probe verdicts.
 
-Reference values are computed once per bank, each in a forked child of its own (the zygote never
-reads a request, so no later fork inherits a reference); the values live only in the grader's
-process. Student runs get only the student's code, the question's ``setup`` and the probe expressions.
+Reference values are computed once per bank, each in a sandbox of its own (author code runs under
+the same walls and limits as student code; the zygote never reads a request, so no later fork
+inherits a reference); the values live only in the grader's process. Student runs get only the
+student's code, the question's ``setup`` and the probe expressions.
+
+Code runs as chunks (required answers first, then the question's own), each under its own name, so
+an error says "line 3 of your cell" or "line 2 of the reference of lora-layer".
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UserError
 from ..models.questions import CodeQuestion
 from ..scoring.code import ProbeOutcome
-from .client import SandboxPool, SandboxRun
+from .client import ANSWER, SandboxPool, SandboxRun
 from .compare import compare_values
 from .isolate import Limits
+
+Chunk = tuple[str, str, str]
+"""(file name, description, code)."""
+REFERENCE = ("<reference>", "the reference")
+REFERENCE_DATA_BYTES = 32 * 1024 * 1024
+"""Probe data all of a bank's references may send together. The grader keeps every reference value for
+the whole run, and decoded values take several times their bytes: without a total, a bank of many
+questions each sending its per-run maximum held gigabytes in validate, grade and nbgrader-export."""
 
 
 def question_limits(question: CodeQuestion) -> Limits:
@@ -23,9 +35,37 @@ def question_limits(question: CodeQuestion) -> Limits:
     return Limits(timeout_s=question.timeout_s, cpu_s=int(question.timeout_s) + 5, memory_mb=question.memory_mb)
 
 
-def run_question(pool: SandboxPool, question: CodeQuestion, code: str) -> SandboxRun:
-    return pool.run(code=code, setup=question.setup, probes=[(p.id, p.expr) for p in question.checks],
-                    limits=question_limits(question))
+def student_chunks(question: CodeQuestion, answers: Mapping[str, Any]) -> list[Chunk] | None:
+    """The student's required answers, then their answer to ``question`` (None when it is unanswered)."""
+    own = answers.get(question.id)
+    if not isinstance(own, str) or not own.strip():
+        return None
+    required = [(f"<your answer to {r}>", f"your answer to {r}", answers[r]) for r in question.requires
+                if isinstance(answers.get(r), str)]
+    return required + [(*ANSWER, own)]
+
+
+def reference_chunks(question: CodeQuestion, by_id: Mapping[str, CodeQuestion]) -> list[Chunk]:
+    """The references ``question`` requires, then its own. Raises UserError for an unknown requirement."""
+    missing = [r for r in question.requires if r not in by_id]
+    if missing:
+        raise UserError(f"code question '{question.id}' requires unknown code question(s): {', '.join(missing)}")
+    return [(f"<reference of {r}>", f"the reference of {r}", by_id[r].reference) for r in question.requires] \
+        + [(*REFERENCE, question.reference)]
+
+
+def chunk_question(filename: str, question_id: str) -> str:
+    """Which question's code a chunk file name stands for (``<reference of q>`` → q; the own chunk → ``question_id``)."""
+    for prefix in ("<reference of ", "<your answer to "):
+        if filename.startswith(prefix) and filename.endswith(">"):
+            return filename[len(prefix):-1]
+    return question_id
+
+
+def run_chunks(pool: SandboxPool, question: CodeQuestion, chunks: list[Chunk], *,
+               require: tuple[str, ...] = ()) -> SandboxRun:
+    return pool.run(chunks=chunks, setup=question.setup, probes=[(p.id, p.expr) for p in question.checks],
+                    limits=question_limits(question), require=require)
 
 
 @dataclass(frozen=True)
@@ -35,20 +75,73 @@ class ReferenceValues:
     values: dict[str, dict[str, Any]]
 
 
-def compute_references(questions: Iterable[CodeQuestion], pool: SandboxPool) -> ReferenceValues:
-    """Run each reference solution in its own sandbox; a reference whose probe fails is a bank bug."""
+@dataclass(frozen=True)
+class ReferenceProblem:
+    """A bank bug found by running a reference: where, and what went wrong."""
+
+    question_id: str
+    message: str
+    probe_id: str | None = None
+    at: tuple[str, int] | None = None
+    """(question id whose code raised, line in that code), when known."""
+
+
+def check_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
+                     require: tuple[str, ...] = ()) -> tuple[ReferenceValues, list[ReferenceProblem]]:
+    """Run every reference (after the references it requires) and report every problem found."""
+    questions = list(questions)
+    by_id = {q.id: q for q in questions}
     values: dict[str, dict[str, Any]] = {}
+    problems: list[ReferenceProblem] = []
+    total = 0
     for question in questions:
-        run = run_question(pool, question, question.reference)
-        problems = [f"probe {pid}: {err}" for pid, err in run.errors.items()]
-        if run.code_error:
-            problems.insert(0, f"the reference raised {run.code_error}")
+        if total > REFERENCE_DATA_BYTES:  # reported once, at the question that went over; the rest are not run
+            values[question.id] = {}
+            continue
+        try:
+            chunks = reference_chunks(question, by_id)
+        except UserError as exc:
+            problems.append(ReferenceProblem(question.id, str(exc).split(": ", 1)[-1]))
+            continue
+        run = run_chunks(pool, question, chunks, require=require)
+        total += run.data_bytes
+        if total > REFERENCE_DATA_BYTES:
+            problems.append(ReferenceProblem(
+                question.id, f"the references' probe values add up to more than {REFERENCE_DATA_BYTES >> 20} MB "
+                "(the grader keeps them all for the whole run); make the probes reduce big results, e.g. a sum "
+                "or a few elements (later questions' references were not run)"))
+            values[question.id] = {}
+            continue
         if run.timed_out or run.crashed:
-            problems.insert(0, "the reference timed out" if run.timed_out else run.crashed)
-        if problems:
-            raise UserError(f"code question '{question.id}': " + "; ".join(problems))
+            problems.append(ReferenceProblem(question.id, "the reference timed out" if run.timed_out else run.crashed))
+        if run.code_error:
+            at = (chunk_question(run.code_error_at[0], question.id), run.code_error_at[1]) if run.code_error_at else None
+            problems.append(ReferenceProblem(question.id, f"the reference raised {run.code_error}", at=at))
+        if run.setup_error:
+            problems.append(ReferenceProblem(question.id, f"the setup raised {run.setup_error}"))
+        for probe in question.checks:
+            if probe.id in run.errors:
+                problems.append(ReferenceProblem(question.id, f"probe {probe.id} raised {run.errors[probe.id]}", probe.id))
+            elif probe.id in run.malformed:
+                problems.append(ReferenceProblem(question.id, f"probe {probe.id}: malformed value ({run.malformed[probe.id]})",
+                                                 probe.id))
+            elif probe.id not in run.values and not (run.timed_out or run.crashed):
+                problems.append(ReferenceProblem(question.id, f"probe {probe.id} returned nothing", probe.id))
         values[question.id] = dict(run.values)
-    return ReferenceValues(values)
+    return ReferenceValues(values), problems
+
+
+def compute_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
+                       require: tuple[str, ...] = ()) -> ReferenceValues:
+    """Reference values for grading; a reference that fails is a bank bug (UserError naming each problem)."""
+    values, problems = check_references(questions, pool, require=require)
+    if problems:
+        by_question: dict[str, list[str]] = {}
+        for problem in problems:
+            by_question.setdefault(problem.question_id, []).append(problem.message)
+        raise UserError("; ".join(f"code question '{qid}': " + "; ".join(messages)
+                                  for qid, messages in by_question.items()))
+    return values
 
 
 def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: SandboxRun) -> tuple[dict[str, ProbeOutcome], str]:
@@ -56,10 +149,12 @@ def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: Sandb
     outcomes: dict[str, ProbeOutcome] = {}
     for probe in question.checks:
         if probe.id in run.values:
-            ok, why = compare_values(reference[probe.id], run.values[probe.id], probe.tolerance)
+            ok, why = compare_values(reference[probe.id], run.values[probe.id], probe.tolerance, probe.compare)
             outcomes[probe.id] = ProbeOutcome(ok, why)
         elif probe.id in run.errors:
             outcomes[probe.id] = ProbeOutcome(False, f"raised {run.errors[probe.id]}")
+        elif probe.id in run.malformed:
+            outcomes[probe.id] = ProbeOutcome(False, f"the sandbox sent a malformed value ({run.malformed[probe.id]})")
         elif run.timed_out:
             outcomes[probe.id] = ProbeOutcome(False, f"not run: the {question.timeout_s:g} s time limit was reached")
         else:

@@ -6,19 +6,26 @@ mention yet. It cannot judge whether the explanation is right, which is why free
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..models.questions import Concept, FlashcardQuestion, FreeResponseQuestion
 from .normalize import contains_phrase
+from .patterns import PatternTimeout, matches
 from .verdict import Verdict, invalid, status_for, unanswered
 
 
 def concept_found(concept: Concept, text: str) -> bool:
-    """Whether ``text`` mentions ``concept`` by one of its keywords or patterns."""
+    """Whether ``text`` mentions ``concept`` by one of its keywords or patterns (a pattern that runs
+    past its time limit counts as not found)."""
     if any(contains_phrase(text, keyword) for keyword in concept.keywords):
         return True
-    return any(re.search(pattern, text, re.IGNORECASE) for pattern in concept.patterns)
+    for pattern in concept.patterns:
+        try:
+            if matches(pattern, text, ignore_case=True, whole=False):
+                return True
+        except PatternTimeout:
+            continue
+    return False
 
 
 def score_free_response(question: FreeResponseQuestion, answer: Any) -> Verdict:

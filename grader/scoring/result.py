@@ -13,6 +13,12 @@ STATUS_MARK = {"correct": "✓", "partial": "◐", "incorrect": "✗", "unanswer
                "ungraded": "·", "pending": "…"}
 
 
+def id_list(ids: list[str], shown: int = 10) -> str:
+    """Question ids for a sentence: at most ``shown`` of them (each cut at 100 characters), then how many more."""
+    text = ", ".join(i[:100] for i in ids[:shown])
+    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
 @dataclass
 class QuestionResult:
     """How one answer scored, with everything a student needs to learn from it."""
@@ -92,7 +98,7 @@ class QuizResult:
                 answer = answer[:57] + "…"
             lines.append(f"| {q.id} | {STATUS_MARK[q.status]} {q.status} | {q.points:g}/{q.max_points:g} | {answer} |")
         if self.unknown_ids:
-            lines += ["", f"Answers for unknown questions were ignored: {', '.join(self.unknown_ids)}"]
+            lines += ["", f"Answers for unknown questions were ignored: {id_list(self.unknown_ids)}"]
         if details:
             for q in self.questions:
                 lines += ["", f"### {q.id} — {q.points:g}/{q.max_points:g}", "", q.feedback]

@@ -1,11 +1,11 @@
 """Typed answers: numbers with tolerances, short texts after normalisation."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..models.questions import NumericQuestion, TextQuestion
 from .normalize import normalize_text, parse_number
+from .patterns import PatternTimeout, matches
 from .verdict import Verdict, invalid, unanswered
 
 
@@ -36,9 +36,17 @@ def score_text(question: TextQuestion, answer: Any) -> Verdict:
         return invalid(answer, f"expected text, got {type(answer).__name__}")
     given = normalize_text(str(answer), case_sensitive=question.case_sensitive)
     accepted = {normalize_text(a, case_sensitive=question.case_sensitive) for a in question.answers}
-    flags = 0 if question.case_sensitive else re.IGNORECASE
-    right = (given in accepted or question.hash_matches(given)
-             or any(re.fullmatch(p, given, flags) for p in question.patterns))
+    right, slow = given in accepted or question.hash_matches(given), False
+    for pattern in question.patterns if not right else ():
+        try:
+            if matches(pattern, given, ignore_case=not question.case_sensitive, whole=True):
+                right = True
+                break
+        except PatternTimeout:
+            slow = True
     key = question.answers[0] if question.answers else None
-    return Verdict(1.0 if right else 0.0, "correct" if right else "incorrect", answer=str(answer),
-                   reason="" if right else "not one of the accepted answers", correct_answer=key)
+    reason = "" if right else "not one of the accepted answers"
+    if slow and not right:
+        reason += " (an accepted-answer pattern took too long on this answer and was stopped)"
+    return Verdict(1.0 if right else 0.0, "correct" if right else "incorrect", answer=str(answer)[:2000],
+                   reason=reason, correct_answer=key)

@@ -4,6 +4,12 @@ A code cell whose first line is ``# answer: <question-id>`` answers that questio
 numeric and text questions the cell is ``answer = <Python literal>``, read with ``ast.literal_eval``
 and never executed. For code questions the cell is the student's code, kept as text here.
 Cell position, metadata and tags are ignored (Colab drops them); the last of duplicated cells wins.
+
+The notebook is untrusted: it is read with the limits of :mod:`.limits` (size, JSON containers,
+integer digits, nesting), its structure is checked rather than assumed (nbformat 4 ``cells`` or
+nbformat 3 ``worksheets``; a ``"grader": null``, a list where a dict belongs, a non-string source),
+and each cell is bounded before it is parsed: a literal cell of megabytes is refused, not handed to
+``ast.parse``, which needs hundreds of bytes of memory per byte of a list literal.
 """
 from __future__ import annotations
 
@@ -14,89 +20,146 @@ from pathlib import Path
 from typing import Any
 
 from . import Submission
+from ..safetext import printable
+from .limits import (LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file,
+                     stem_name, student_name)
 
-ANSWER_MARK = re.compile(r"^\s*#\s*answer\s*:\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]*)\s*$", re.I)
-MAX_BYTES = 200_000_000
+ANSWER_MARK = re.compile(r"^\s*#\s*answer\s*:\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})\s*$", re.I)
+"""A question id has at most 80 characters (bank.py); a longer "id" marks no answer cell."""
+MAX_BYTES = LIMITS.notebook_bytes
 
 
 def _cell_source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
+    source = cell.get("source", cell.get("input", ""))  # nbformat 3 code cells keep their text in "input"
     if isinstance(source, list):
         return "".join(s for s in source if isinstance(s, str))
     return source if isinstance(source, str) else ""
 
 
-def parse_literal_answer(body: str) -> tuple[Any, str | None]:
+def _cells(nb: Any) -> list[dict[str, Any]]:
+    """The notebook's cells: nbformat 4 ``cells``, or nbformat 3 ``worksheets[*].cells``; Refused if neither."""
+    if not isinstance(nb, dict):
+        raise Refused("not a notebook: no list of cells")
+    cells = nb.get("cells")
+    if cells is None and isinstance(nb.get("worksheets"), list):
+        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) and isinstance(ws.get("cells"), list)
+                 for c in ws["cells"]]
+    if not isinstance(cells, list):
+        raise Refused("not a notebook: no list of cells")
+    return [c for c in cells if isinstance(c, dict)]
+
+
+def _student(nb: dict[str, Any], limits: ParseLimits) -> str | None:
+    metadata = nb.get("metadata")
+    grader = metadata.get("grader") if isinstance(metadata, dict) else None
+    student = grader.get("student") if isinstance(grader, dict) else None
+    return student_name(student, limits) if isinstance(student, str) else None
+
+
+def parse_literal_answer(body: str, limits: ParseLimits = LIMITS) -> tuple[Any, str | None]:
     """The value of ``answer = <literal>`` in ``body``, or ``(None, reason)``. Nothing is executed."""
+    if len(body) > limits.literal_cell_chars:
+        return None, (f"the answer cell has {len(body):,} characters; a plain answer may have at most "
+                      f"{limits.literal_cell_chars:,}")
     try:
         tree = ast.parse(body)
-    except SyntaxError as exc:
-        return None, f"the answer cell is not valid Python (line {exc.lineno}: {exc.msg})"
+    except (SyntaxError, ValueError) as exc:  # ValueError: a literal over the interpreter's digit limit
+        line = getattr(exc, "lineno", None)
+        message = printable(getattr(exc, "msg", None) or str(exc), one_line=True)
+        return None, f"the answer cell is not valid Python ({f'line {line}: ' if line else ''}{message[:120]})"
+    except (MemoryError, RecursionError):
+        return None, "the answer cell is too large or too deeply nested"
     assigned = [node for node in tree.body if isinstance(node, ast.Assign)
                 and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)]
     if not assigned:
         return None, "no `answer = ...` line in the answer cell"
     try:
-        return ast.literal_eval(assigned[-1].value), None
+        value = ast.literal_eval(assigned[-1].value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None, "`answer` must be a plain value such as \"B\", [\"A\", \"C\"] or 252 (choice cells are never run)"
-
-
-def read_notebook(path: Path, *, code_question_ids: frozenset[str] = frozenset()) -> Submission:
-    sub = Submission(path=path, student=path.stem)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ValueError(f"the notebook is {size:,} bytes, more than {MAX_BYTES:,}")
-        raw = path.read_bytes()
-    except (OSError, ValueError) as exc:
-        return _broken(sub, f"cannot read the notebook: {exc}")
+        return plain_answer(value, limits), None
+    except Refused as exc:
+        return None, f"`answer` is not a plain value the grader accepts: {exc}"
+
+
+def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] = frozenset(),
+                   limits: ParseLimits = LIMITS) -> Submission:
+    """The answers in notebook bytes ``raw`` (``path`` names the student). Never raises."""
+    sub = Submission(path=path, student=stem_name(path))
     if not raw.strip():
         return _broken(sub, "the notebook file is empty")
     try:
-        nb = json.loads(raw.decode("utf-8-sig"))
+        check_json_shape(raw, limits)
+        nb = json.loads(raw.decode("utf-8-sig"), parse_int=bounded_json_int(limits))
+    except Refused as exc:
+        return _broken(sub, f"the notebook cannot be read: {exc}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _broken(sub, f"not a valid notebook (invalid JSON: {exc}); was it saved completely?")
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if cells is None and isinstance(nb, dict) and isinstance(nb.get("worksheets"), list):  # nbformat 3
-        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", [])]
-        for cell in cells:
-            if isinstance(cell, dict) and "input" in cell and "source" not in cell:
-                cell["source"] = cell["input"]
-    if not isinstance(cells, list):
-        return _broken(sub, "not a notebook: no list of cells")
-    meta_student = (nb.get("metadata") or {}).get("grader", {}).get("student") if isinstance(nb.get("metadata"), dict) else None
-    if isinstance(meta_student, str) and meta_student.strip():
-        sub.student = meta_student.strip()
+        return _broken(sub, f"not a valid notebook (invalid JSON: {printable(str(exc)[:160])}); was it saved completely?")
+    except RecursionError:
+        return _broken(sub, "the notebook cannot be read: it is nested too deeply")
+    try:
+        cells = _cells(nb)
+    except Refused as exc:
+        return _broken(sub, str(exc))
+    claimed = _student(nb, limits)
+    if claimed is not None:
+        sub.student = sub.claimed = claimed
     seen: dict[str, int] = {}
+    cells_of: dict[str, list[int]] = {}
+    literal_chars, skipped_literals = 0, 0
     for index, cell in enumerate(cells):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code":
             continue
-        source = _cell_source(cell)
-        lines = source.splitlines()
+        lines = _cell_source(cell).splitlines()
         first = next((i for i, line in enumerate(lines) if line.strip()), None)
-        if first is None:
-            continue
-        mark = ANSWER_MARK.match(lines[first])
+        mark = ANSWER_MARK.match(lines[first]) if first is not None else None
         if not mark:
             continue
         qid = mark.group("id")
+        if len(seen) >= limits.answers and qid not in seen:
+            return _broken(sub, f"more than {limits.answers:,} answer cells; the notebook was not graded")
         body = "\n".join(lines[first + 1:])
-        if qid in seen:
-            sub.problems.append(f"{qid}: answered in more than one cell (cells {seen[qid] + 1} and {index + 1}); the last one was used")
+        cells_of.setdefault(qid, []).append(index + 1)
         seen[qid] = index
         if qid in code_question_ids:
-            sub.answers[qid] = body
+            if len(body) > limits.code_cell_chars:
+                sub.answers.pop(qid, None)
+                sub.problems.append(f"{qid}: the cell has {len(body):,} characters, more than the {limits.code_cell_chars:,} "
+                                    "a code answer may have; it was not run")
+            else:
+                sub.answers[qid] = body
             continue
-        value, reason = parse_literal_answer(body)
+        literal_chars += len(body) if len(body) <= limits.literal_cell_chars else 0  # longer: refused unparsed
+        if literal_chars > limits.literal_chars:
+            sub.answers.pop(qid, None)
+            skipped_literals += 1
+            continue
+        value, reason = parse_literal_answer(body, limits)
         if reason:
             sub.answers.pop(qid, None)
             sub.problems.append(f"{qid}: {reason}")
         else:
             sub.answers[qid] = value
+    if skipped_literals:
+        sub.problems.append(f"{skipped_literals:,} answer cells were not read: the notebook's `answer = ...` cells hold more "
+                            f"than {limits.literal_chars:,} characters together")
+    for qid, numbers in cells_of.items():  # one line per question, however many copies of its cell there are
+        if len(numbers) > 1:
+            shown = ", ".join(map(str, numbers[:-1][:5])) + (", …" if len(numbers) > 6 else "")
+            sub.problems.append(f"{qid}: answered in more than one cell ({len(numbers)}: cells {shown} and {numbers[-1]}); "
+                                "the last one was used")
     if not seen:
         sub.problems.append("no `# answer: <question-id>` cells found")
     return sub
+
+
+def read_notebook(path: Path, *, code_question_ids: frozenset[str] = frozenset(), limits: ParseLimits = LIMITS) -> Submission:
+    try:
+        raw = read_regular_file(path, limits.notebook_bytes)
+    except Refused as exc:
+        return _broken(Submission(path=path, student=stem_name(path)), f"cannot read the notebook: {exc}")
+    return parse_notebook(raw, path, code_question_ids=code_question_ids, limits=limits)
 
 
 def _broken(sub: Submission, reason: str) -> Submission:
