@@ -90,7 +90,7 @@ def _shows_evidence(cell) -> bool:
 @pytest.mark.parametrize("notebook", LESSONS, ids=lambda path: path.stem)
 def test_every_quiz_link_lands_on_a_section_that_shows_the_answer(notebook):
     nb = nbformat.read(notebook, as_version=4)
-    self_check = next(cell for cell in nb.cells if cell.cell_type == "markdown" and "Self-check" in cell.source)
+    self_check = next(cell for cell in nb.cells if cell.cell_type == "markdown" and "## Self-check" in cell.source)
     quiz_links = set(re.findall(r"\]\(#([^)]+)\)", self_check.source))
     sections = _sections(nb)
     assert quiz_links
