@@ -11,9 +11,7 @@ to billions), and integers of at most ``MAX_INT_DIGITS`` digits.
 """
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from ruamel.yaml.events import AliasEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, SequenceNode
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
+from .bounded_read import NotRegularFile, TooLarge, read_regular
 from .errors import BankError, BankIssue
 from .safetext import has_lone_surrogate
 
@@ -227,35 +226,14 @@ def _invalid_strings(node: Any, loc: Path_):
         yield loc
 
 
-def _read_bounded(path: Path) -> bytes:
-    """The bytes of a regular file of at most MAX_BYTES (a FIFO or a device under a bank's name is never
-    read: it would block, or never end); BankError otherwise."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise BankError.single(path, "not a regular file (a pipe or a device); nothing was read", line=1)
-        chunks, left = [], MAX_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
-        os.close(fd)
-    raw = b"".join(chunks)
-    if len(raw) > MAX_BYTES:
-        raise BankError.single(path, f"the file is more than the {MAX_BYTES:,} bytes a bank may have", line=1)
-    return raw
-
-
 def read_text(path: Path) -> str:
     """Read a bank file as UTF-8, turning undecodable bytes into a located error."""
     try:
-        raw = _read_bounded(Path(path))
+        raw = read_regular(path, MAX_BYTES)
+    except NotRegularFile:
+        raise BankError.single(path, "not a regular file (a pipe or a device); nothing was read", line=1) from None
+    except TooLarge:
+        raise BankError.single(path, f"the file is more than the {MAX_BYTES:,} bytes a bank may have", line=1) from None
     except FileNotFoundError:
         raise BankError.single(path, "no such file") from None
     except IsADirectoryError:

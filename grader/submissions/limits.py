@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..bounded_read import NotRegularFile, TooLarge, read_regular
 from ..safetext import path_text, printable
 
 
@@ -72,30 +72,17 @@ def read_regular_file(path: os.PathLike | str, max_bytes: int) -> bytes:
     /dev/zero) is refused and a FIFO cannot make the grader wait.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        return read_regular(path, max_bytes, follow_links=False)
+    except (IsADirectoryError, NotRegularFile):
+        raise Refused("not a regular file (a folder, pipe or device); nothing was read") from None
+    except TooLarge as exc:
+        if exc.size is not None:
+            raise Refused(f"the file is {exc.size:,} bytes, more than the {max_bytes:,} it may have") from None
+        raise Refused(f"the file is more than the {max_bytes:,} bytes it may have") from None
     except OSError as exc:
         if os.path.islink(path):
             raise Refused("the submission is a symbolic link; links are not followed") from None
         raise Refused(f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise Refused("not a regular file (a folder, pipe or device); nothing was read")
-        if info.st_size > max_bytes:
-            raise Refused(f"the file is {info.st_size:,} bytes, more than the {max_bytes:,} it may have")
-        chunks, left = [], max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
-        os.close(fd)
-    raw = b"".join(chunks)
-    if len(raw) > max_bytes:
-        raise Refused(f"the file is more than the {max_bytes:,} bytes it may have")
-    return raw
 
 
 def file_sha256(path: os.PathLike | str, max_bytes: int = LIMITS.notebook_bytes) -> str:
