@@ -146,3 +146,20 @@ def test_a_v2_kill_reaches_setsid_children():
     finally:
         pool.remove()
     assert not Path(pool.dirs["unified"]).exists()
+
+
+def test_a_virtual_environment_under_tmp_stays_visible_in_the_sandbox(tmp_path, sandbox_layers):
+    """CI and instructors often check the course out in a temp folder, virtual environment included: the
+    sandbox's own /tmp must not hide the packages it is allowed to import."""
+    from grader.sandbox import SandboxPool
+
+    venv = tmp_path / "venv"  # tmp_path is under /tmp
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    (site_packages / "probe_mod.py").write_text("VALUE = 4242\n")
+    # the new environment imports grader itself from this checkout (the zygote runs with the repo on its
+    # PYTHONPATH); what it must import inside the sandbox is its own site-packages, under /tmp
+    assert str(venv).startswith("/tmp/")
+    with SandboxPool(preload=(), python=str(venv / "bin" / "python")) as pool:
+        run = pool.run(code="import probe_mod\nvalue = probe_mod.VALUE\n", probes=[("value", "value")])
+    assert run.values.get("value") == 4242, run

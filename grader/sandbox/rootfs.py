@@ -147,13 +147,15 @@ def build_and_enter(plan: RootPlan, new_root: str, *, uid: int, gid: int, disk_m
     """
     libc.mount("none", "/", None, libc.MS_REC | libc.MS_PRIVATE)
     libc.mount("tmpfs", new_root, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, "size=2m,nr_inodes=4096,mode=0755")
+    # The scratch tmpfs first: a virtual environment may live under /tmp (a CI checkout in a temp folder), and
+    # its bind mount must land on top of the sandbox's /tmp, not be hidden under it.
+    _scratch(new_root, plan.workdir, uid, gid, disk_mb, inodes)
     for path in plan.read_only:
         bind(path, new_root + path)
     for path, target in plan.symlinks:
         os.makedirs(os.path.dirname(new_root + path), mode=0o755, exist_ok=True)
         os.symlink(target, new_root + path)
     _devices(new_root)
-    _scratch(new_root, plan.workdir, uid, gid, disk_mb, inodes)
     os.makedirs(new_root + "/proc", mode=0o555, exist_ok=True)
     libc.mount("proc", new_root + "/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
     etc = {**plan.etc, "/etc/passwd": f"root:x:0:0:root:/:/usr/sbin/nologin\nstudent:x:{uid}:{gid}::{plan.workdir}:/usr/sbin/nologin\n",
