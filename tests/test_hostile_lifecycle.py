@@ -53,8 +53,11 @@ def slow_run(tmp_path):
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = dict(os.environ, TMPDIR=str(tmpdir), HF_HUB_OFFLINE="1", **{SECRET_NAME: SECRET})
+    # SIGINT back to its default in the child: a test run started in the background by a non-interactive shell
+    # inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt (what Ctrl-C does).
     proc = subprocess.Popen(grader_command("grade", "--bank", str(bank_path), "--out", str(tmp_path / "out"), "--no-progress",
-                                           str(subs)), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                           str(subs)), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert not wait_until(lambda: not sandbox_processes() and proc.poll() is None, timeout=180), \
             proc.stderr.read().decode()[-2000:] if proc.poll() is not None else "no sandbox started"
