@@ -26,26 +26,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "data"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import make_sentiment  # noqa: E402
 
-from course import env, load_classifier, load_sentiment, load_tokenizer, train_classifier  # noqa: E402
+from course import LEARNING_RATES, env, load_sentiment, load_tokenizer, train_classifier  # noqa: E402
+from methods import build  # noqa: E402
 
-LORA_LR, HEAD_LR, STEPS, EVAL_EVERY = 5e-3, 1e-2, 63, 15
-
-
-def build(pooling: str, method: str, seed: int):
-    model = load_classifier(pooling=pooling, device="cpu", seed=seed)
-    if method == "head only":
-        for name, param in model.named_parameters():
-            param.requires_grad_(name.startswith("classifier"))
-        return model
-    from peft import LoraConfig, get_peft_model  # noqa: PLC0415
-
-    env.seed_everything(seed)
-    config = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["query", "value"],
-                        modules_to_save=["classifier"])
-    return get_peft_model(model, config)
+STEPS, EVAL_EVERY = 63, 15
 
 
 def main() -> int:
@@ -67,9 +55,9 @@ def main() -> int:
             for pooling in ("cls", "mean"):
                 for method in ("head only", "LoRA r=8"):
                     for seed in args.seeds:
-                        model = build(pooling, method, seed)
+                        model = build("LoRA r=8 query/value" if method == "LoRA r=8" else method, seed, pooling=pooling)
                         result = train_classifier(
-                            model, tokenizer, data, lr=HEAD_LR if method == "head only" else LORA_LR,
+                            model, tokenizer, data, lr=LEARNING_RATES["head"] if method == "head only" else LEARNING_RATES["lora"],
                             max_steps=STEPS, eval_every=EVAL_EVERY, seed=seed, progress=False, profile=profile)
                         runs.append({"data": data_name, "pooling": pooling, "method": method, "seed": seed,
                                      "result": result})

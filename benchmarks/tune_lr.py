@@ -21,8 +21,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from course import env, load_classifier, load_sentiment, load_tokenizer, train_classifier  # noqa: E402
+from course import env, load_sentiment, load_tokenizer, train_classifier  # noqa: E402
+from methods import build  # noqa: E402
 
 GRID = {
     "head only": [3e-3, 1e-2, 3e-2],
@@ -30,22 +32,6 @@ GRID = {
     "LoRA r=8 all linear": [1e-3, 3e-3, 6e-3],
     "full fine-tuning": [1e-4, 2e-4, 4e-4, 8e-4],
 }
-
-
-def build(method: str, seed: int):
-    model = load_classifier(device="cpu", seed=seed)
-    if method == "head only":
-        for name, param in model.named_parameters():
-            param.requires_grad_(name.startswith("classifier"))
-        return model
-    if method == "full fine-tuning":
-        return model
-    from peft import LoraConfig, get_peft_model  # noqa: PLC0415
-
-    targets = ["query", "value"] if "query/value" in method else ["query", "key", "value", "dense"]
-    env.seed_everything(seed)
-    return get_peft_model(model, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=targets,
-                                            modules_to_save=["classifier"]))
 
 
 def main() -> int:
