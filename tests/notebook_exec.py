@@ -70,6 +70,19 @@ def number_after(text: str, label: str, *, regex: bool = False) -> float:
     return float(match.group(1).replace(",", ""))
 
 
+#: The first Adam step's ‖ΔW‖ at r=64 over r=1, as lessons 1 and 3 derive it (s·η·√(d·r/3)): √64 = 8 with a
+#: fixed α (α = 2r under α/r is the same), 1/√64 with α/r, 1 with rsLoRA's α/√r; each with the margin the
+#: lessons' "about" allows.
+FIRST_STEP_RATIOS = {"grows": (6, 10), "shrinks": (0.1, 0.16), "stays": (0.8, 1.25)}
+
+
+def assert_first_step_ratios(**measured: tuple[float, float]) -> None:
+    """Each measured (lowest, highest) ratio, keyed "grows", "shrinks" or "stays", lies inside its range."""
+    for kind, (low, high) in measured.items():
+        bottom, top = FIRST_STEP_RATIOS[kind]
+        assert bottom < low and high < top, f"first-step ratio that {kind}: {low}..{high} not in ({bottom}, {top})"
+
+
 def errors(nb) -> list[str]:
     """``ename: evalue`` of every error a cell showed (empty for a clean run)."""
     return [f"{out.get('ename')}: {out.get('evalue')}" for cell in nb.cells for out in cell.get("outputs", [])

@@ -29,7 +29,7 @@ from grader.safetext import path_text
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from hostile import ROOT, assignment_class, output_text, run_grader  # noqa: E402
-from synthetic import correct_answers, filled_notebook, write  # noqa: E402
+from synthetic import correct_answers, filled_notebook  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
 
