@@ -18,8 +18,8 @@ from typing import Any
 _PUBLIC = {
     "BankError": ".errors", "BankIssue": ".errors", "UserError": ".errors",
     "load_bank": ".loader", "parse_bank": ".loader", "bank_files": ".loader", "find_bank": ".loader",
-    "Bank": ".models", "Option": ".models", "Question": ".models",
-    "score_answers": ".scoring", "score_question": ".scoring", "QuizResult": ".scoring", "QuestionResult": ".scoring",
+    "Bank": ".bank", "Option": ".models", "Question": ".kinds", "KINDS": ".kinds",
+    "score_answers": ".scorer", "score_question": ".scorer", "QuizResult": ".scoring", "QuestionResult": ".scoring",
     "summarize_attempts": ".scoring.attempts", "AttemptSummary": ".scoring.attempts",
 }
 __all__ = list(_PUBLIC)

@@ -12,7 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .models import Bank
+from .bank import Bank
 from .safetext import printable
 from .scoring import QuizResult
 from .scoring.attempts import AttemptSummary, summarize_attempts

@@ -18,15 +18,16 @@ from tqdm.auto import tqdm
 
 from .errors import UserError
 from .gradebook import Gradebook
-from .models import Bank
-from .models.questions import CodeQuestion
+from .bank import Bank
+from .kinds import CodeQuestion
 from .reports import (GradesWriter, append_run_metadata, done_rows, feedback_html, feedback_markdown, file_cell,
                       grade_columns, reason_text, safe_name)
 from .safetext import path_text
 from .sandbox import SandboxPool
 from .sandbox.evaluate import ReferenceValues, compute_references, probe_outcomes, run_chunks, student_chunks
 from .sandbox.layers import ESSENTIAL, missing_essential
-from .scoring import ProbeOutcome, QuizResult, score_answers
+from .scorer import score_answers
+from .scoring import ProbeOutcome, QuizResult
 from .scoring.result import id_list
 from .submissions import Submission, expand_submissions
 from .submissions.limits import file_sha256, stem_name

@@ -24,10 +24,8 @@ from typing import Any
 
 import yaml
 
-from .models import Bank
-from .models.keyhash import key_digest, numeric_grid_step, numeric_value, option_value
-from .models.questions import CodeOutputQuestion, CodeQuestion, NumericQuestion, TextQuestion
-from .scoring.normalize import normalize_output, normalize_text
+from .bank import Bank
+from .kinds import KINDS
 
 __all__ = ["student_copy", "student_copy_yaml", "write_student_copy", "new_salt"]
 
@@ -40,36 +38,12 @@ def new_salt() -> str:
     return secrets.token_hex(8)
 
 
-def _hash_options(question_data: dict[str, Any], question, salt: str) -> None:
-    for option_data, option in zip(question_data["options"], question.options):
-        option_data.pop("correct", None)
-        option_data["key_hash"] = key_digest(salt, question.id, option_value(option.id, question.is_correct(option)))
-
-
 def _hash_question(data: dict[str, Any], question, salt: str) -> None:
-    """Replace the readable key of one question's data (``data``) by salted hashes, in place."""
+    """Replace the readable key of one question's data (``data``) by salted hashes, in place (the kind
+    knows how its key is written)."""
     for name in KEY_REVEALING_FIELDS:
         data.pop(name, None)
-    if data.get("options") is not None:
-        _hash_options(data, question, salt)
-    if isinstance(question, NumericQuestion):
-        allowed = question.allowed_error()
-        data.pop("answer", None)
-        data.pop("rel_tolerance", None)  # folded into an absolute tolerance: the hash hides |answer|
-        if allowed:
-            data["tolerance"] = allowed
-        else:
-            data.pop("tolerance", None)
-        data["answer_hash"] = key_digest(salt, question.id, numeric_value(question.answer, numeric_grid_step(allowed)))
-    elif isinstance(question, TextQuestion):
-        answers = data.pop("answers", [])
-        data["answer_hashes"] = [key_digest(salt, question.id, "text\x1f" + normalize_text(a, case_sensitive=question.case_sensitive))
-                                 for a in answers]
-        if not data["answer_hashes"]:
-            data.pop("answer_hashes")
-    elif isinstance(question, CodeOutputQuestion) and question.options is None:
-        expected = normalize_text(normalize_output(data.pop("answer")))
-        data["answer_hash"] = key_digest(salt, question.id, "output\x1f" + expected)
+    KINDS.of(question).hash_key(data, question, salt)
 
 
 def student_copy(bank: Bank, *, salt: str | None = None) -> dict[str, Any]:
@@ -86,9 +60,10 @@ def student_copy(bank: Bank, *, salt: str | None = None) -> dict[str, Any]:
     salt = salt if salt is not None else new_salt()
     if len(salt) < 8:
         raise ValueError("the salt must have at least 8 characters")
-    kept = [q for q in bank.questions if not isinstance(q, CodeQuestion)]
+    kept = [q for q in bank.questions if KINDS.of(q).hash_key is not None]
     if not kept:
-        raise ValueError(f"bank '{bank.id}' has only code questions; a student copy would be empty")
+        raise ValueError(f"bank '{bank.id}' has only questions whose keys cannot be hidden (code); "
+                         "a student copy would be empty")
     data = bank.model_dump(mode="json", exclude_defaults=True, exclude={"questions"})
     data.pop("errata", None)
     data["key_salt"] = salt

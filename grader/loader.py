@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .bank import Badge, Bank
 from .errors import BankError, BankIssue
-from .models import QUESTION_TYPES, Bank
+from .kinds import KINDS, QUESTION_TYPES, Concept, Probe
+from .models import Option, QuestionBase
 from .yaml_source import SourceMap, format_loc, parse_yaml_text, read_text
 
 _SUBPATH = re.compile(r"^(?:Value error, )?@(?P<sub>[^@]*)@ (?P<msg>.*)$", re.S)
@@ -25,28 +27,21 @@ def _parse_subpath(sub: str) -> tuple[Any, ...]:
 
 def _allowed_fields(data: Any, loc: tuple[Any, ...]) -> list[str]:
     """Field names valid at the model that holds ``loc``'s last key (for 'did you mean' hints)."""
-    from .models import questions as q
-    from .models.bank import Badge
-    from .models.options import Option
-
     parent = loc[:-1]
     if parent == ():
         return list(Bank.model_fields)
     if len(parent) == 2 and parent[0] == "questions":
         qtype = data["questions"][parent[1]].get("type") if isinstance(data, dict) else None
-        for cls in (q.SingleChoiceQuestion, q.MultipleChoiceQuestion, q.NumericQuestion, q.TextQuestion,
-                    q.CodeOutputQuestion, q.FreeResponseQuestion, q.FlashcardQuestion, q.CodeQuestion):
-            if cls.model_fields["type"].annotation.__args__[0] == qtype:
-                return list(cls.model_fields)
-        return list(q.QuestionBase.model_fields)
+        kind = KINDS.get(qtype) if isinstance(qtype, str) else None
+        return list((kind.model if kind else QuestionBase).model_fields)
     if parent and parent[0] == "badge":
         return list(Badge.model_fields)
     if len(parent) == 4 and parent[2] == "options":
         return list(Option.model_fields)
     if len(parent) == 4 and parent[2] == "concepts":
-        return list(q.Concept.model_fields)
+        return list(Concept.model_fields)
     if len(parent) == 4 and parent[2] == "checks":
-        return list(q.Probe.model_fields)
+        return list(Probe.model_fields)
     return []
 
 

@@ -14,16 +14,16 @@ kernel, without our sandbox: its weaker trust model is nbgrader's, not ours).
 from __future__ import annotations
 
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
-from .models import Bank
-from .models.questions import CodeQuestion, MultipleChoiceQuestion, NumericQuestion, SingleChoiceQuestion
-from .release import write_notebook
+from . import nbwriter
+from .bank import Bank
+from .kinds import KINDS, CodeQuestion, NbCell, NbgraderContext, question_markdown
 from .sandbox import compare as compare_module
 from .sandbox import encoding as encoding_module
 from .sandbox.evaluate import ReferenceValues
+from .scoring import choice as choice_module
 
 CONFIG = '''c = get_config()  # noqa: F821 - provided by nbgrader
 c.CourseDirectory.course_id = "{course}"
@@ -40,85 +40,55 @@ def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, locked:
     return {"nbgrader": meta}
 
 
-def _cell(kind: str, source: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    cell = {"cell_type": kind, "metadata": metadata, "source": source}
-    if kind == "code":
-        cell.update(execution_count=None, outputs=[])
-    return cell
-
-
 def _module_body(module) -> str:
     lines = inspect.getsource(module).splitlines()
     return "\n".join(line for line in lines if not line.startswith("from __future__"))
 
 
 def helper_source() -> str:
-    """The test helper: our encoder and comparer, so both graders judge values alike."""
+    """The test helper: our encoder and comparer, so both graders judge values alike, and the scorer's
+    own partial-credit function, so a multi-select earns the same share in both."""
     return ("# Grading helpers (do not edit): encode a value as plain data and compare it with the expected data.\n"
             "import json as _json, warnings as _warnings\n_warnings.simplefilter('ignore')\n"
             "import torch, transformers, peft  # imported here so their start-up messages are not graded\n"
             + _module_body(encoding_module) + "\n\n" + _module_body(compare_module) + "\n\n"
+            + inspect.getsource(choice_module.multi_select_fraction) + "\n\n"
             "def _check(value, expected_json, tolerance, mode='value'):\n"
             "    ok, why = compare_values(_json.loads(expected_json), encode(value), tolerance, mode)\n"
             "    assert ok, why\n")
 
 
-def _choice_test(question) -> str:
-    if isinstance(question, SingleChoiceQuestion):
-        return f"assert str(answer).strip().casefold() == {question.correct_ids[0].casefold()!r}"
-    if isinstance(question, NumericQuestion):
-        margin = max(question.tolerance, question.rel_tolerance * abs(question.answer))
-        return f"assert abs(float(str(answer).replace(',', '')) - {question.answer!r}) <= {margin!r}"
-    assert isinstance(question, MultipleChoiceQuestion)
-    right = sorted(o.casefold() for o in question.correct_ids)
-    wrong = sorted(o.id.casefold() for o in question.options if not o.correct)
-    return (f"_picked = {{str(x).strip().casefold() for x in answer}}\n_right, _wrong = set({right!r}), set({wrong!r})\n"
-            "_cs, _ws = len(_picked & _right), len(_picked & _wrong)\n"
-            f"_mode = {question.scoring!r}\n"
-            "if _mode == 'all_or_nothing':\n    _fraction = float(_picked == _right)\n"
-            "elif _mode == 'coverage':\n    _fraction = (_cs / len(_right)) * (_cs / (_cs + _ws)) if _cs else 0.0\n"
-            "else:\n    _fraction = max(0.0, _cs / len(_right) - (_ws / len(_wrong) if _wrong else 0.0))\n"
-            f"round({question.points!r} * _fraction, 4)")
+def _nb_cell(question_id: str, cell: NbCell) -> dict[str, Any]:
+    """An nbformat cell from a kind's :class:`NbCell`, with nbgrader's markers and metadata."""
+    source = cell.source.rstrip()
+    if cell.solution:
+        source = f"# answer: {question_id}\n### BEGIN SOLUTION\n{source}\n### END SOLUTION"
+    elif cell.hidden:
+        source = f"### BEGIN HIDDEN TESTS\n{source}\n### END HIDDEN TESTS"
+    if cell.title:
+        source = f"# {cell.title}\n{source}"
+    meta = _meta(cell.grade_id, solution=cell.solution, grade=cell.points is not None, locked=cell.locked,
+                 points=cell.points)
+    make = nbwriter.code_cell if cell.cell_type == "code" else nbwriter.markdown_cell
+    return make(source + "\n", **meta)
 
 
 def source_notebook(bank: Bank, references: ReferenceValues) -> dict[str, Any]:
-    """The nbgrader source notebook of ``bank`` (plain nbformat-4 data)."""
-    cells = [_cell("markdown", f"# {bank.title}\n\n{(bank.description or '').strip()}", _meta("intro")),
-             _cell("code", helper_source(), _meta("helpers"))]
+    """The nbgrader source notebook of ``bank`` (plain nbformat-4 data): each graded question whose kind
+    has an nbgrader form gets its prompt, then the kind's answer and test cells."""
+    context = NbgraderContext(references.values)
+    cells = [nbwriter.markdown_cell(f"# {bank.title}\n\n{(bank.description or '').strip()}", **_meta("intro")),
+             nbwriter.code_cell(helper_source(), **_meta("helpers"))]
     for question in bank.questions:
-        if question.points == 0:
-            continue
-        cells.append(_cell("markdown", f"### `{question.id}` ({question.points:g} points)\n\n{question.prompt.strip()}"
-                           + "".join(f"\n- **{o.id}**: {o.text.strip()}" for o in getattr(question, "options", None) or []),
-                           _meta(f"{question.id}-prompt")))
-        if isinstance(question, CodeQuestion):
-            answer = question.reference.rstrip()
-        elif isinstance(question, MultipleChoiceQuestion):
-            answer = f"answer = {question.correct_ids!r}"
-        elif isinstance(question, SingleChoiceQuestion):
-            answer = f"answer = {question.correct_ids[0]!r}"
-        elif isinstance(question, NumericQuestion):
-            answer = f"answer = {question.answer!r}"
-        else:
-            continue  # text and code_output answers have no nbgrader-autogradable form here
-        cells.append(_cell("code", f"# answer: {question.id}\n### BEGIN SOLUTION\n{answer}\n### END SOLUTION\n",
-                           _meta(f"{question.id}-answer", solution=True, locked=False)))
-        if not isinstance(question, CodeQuestion):
-            cells.append(_cell("code", "### BEGIN HIDDEN TESTS\n" + _choice_test(question) + "\n### END HIDDEN TESTS\n",
-                               _meta(f"{question.id}-test", grade=True, points=question.points)))
-            continue
-        if question.setup.strip():
-            cells.append(_cell("code", question.setup.rstrip() + "\n", _meta(f"{question.id}-setup")))
-        total = sum(p.points for p in question.checks) or 1.0
-        for probe in question.checks:
-            points = round(question.points * probe.points / total, 4)
-            expected = json.dumps(references.values[question.id][probe.id])
-            body = f"# {probe.name}\n_check({probe.expr}, {expected!r}, {probe.tolerance!r}, {probe.compare!r})"
-            if probe.hidden:
-                body = f"# {probe.name} (hidden test)\n### BEGIN HIDDEN TESTS\n{body}\n### END HIDDEN TESTS"
-            cells.append(_cell("code", body + "\n", _meta(f"{question.id}-{probe.id}", grade=True, points=points)))
-    return {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                                         "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+        kind_cells = KINDS.of(question).nbgrader_cells(question, context) if question.graded else []
+        if not kind_cells:
+            continue  # text, code_output, free responses: no nbgrader-autogradable form here
+        in_cell = KINDS.of(question).answer_input(question).style == "elsewhere"
+        prompt = "\n".join([f"### `{question.id}` ({question.points:g} points)", "",
+                            *question_markdown(question, show_code=not in_cell)]).rstrip()
+        cells.append(nbwriter.markdown_cell(prompt, **_meta(f"{question.id}-prompt")))
+        cells += [_nb_cell(question.id, cell) for cell in kind_cells]
+    return nbwriter.notebook(cells)
 
 
 def export(*, bank: Bank, course_dir: str | Path) -> Path:
@@ -132,11 +102,8 @@ def export(*, bank: Bank, course_dir: str | Path) -> Path:
         with SandboxPool() as pool:
             references = compute_references(code_questions, pool)
     course = Path(course_dir)
-    folder = course / "source" / bank.id
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{bank.id}.ipynb"
-    write_notebook(source_notebook(bank, references), path)
+    path = nbwriter.write(source_notebook(bank, references), course / "source" / bank.id / f"{bank.id}.ipynb")
     config = course / "nbgrader_config.py"
     if not config.exists():
-        config.write_text(CONFIG.format(course=bank.id, assignment=bank.id), encoding="utf-8")
+        config.write_text(CONFIG.format(course=bank.id), encoding="utf-8")
     return path

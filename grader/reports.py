@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .bank import Bank
 from .errors import UserError
-from .models import Bank
 from .safetext import path_text, printable
 from .scoring import QuizResult
 from .scoring.attempts import AttemptSummary

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .models import Bank
+from .bank import Bank
 
 
 def bank_json_schema() -> dict[str, Any]:

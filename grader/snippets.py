@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .bank import Bank
 from .errors import BankIssue
+from .kinds import CodeOutputQuestion, CodeQuestion
 from .loader import format_loc
-from .models import Bank
-from .models.questions import CodeOutputQuestion, CodeQuestion
 from .sandbox import Limits, SandboxPool
 from .sandbox.evaluate import check_references
 from .scoring.normalize import normalize_output, normalize_text

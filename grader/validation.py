@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bank import Bank
 from .errors import BankError, BankIssue
-from .loader import bank_files, parse_bank_located
-from .loader import format_loc
-from .models import Bank
-from .models.questions import CodeOutputQuestion, CodeQuestion, FreeResponseQuestion, TextQuestion
+from .kinds import KINDS, CodeOutputQuestion, CodeQuestion
+from .loader import bank_files, format_loc, parse_bank_located
 from .sandbox import SandboxPool
 from .sandbox.layers import missing_essential
 from .scoring.patterns import backtracking_example
@@ -63,13 +62,8 @@ def check_patterns(bank: Bank, source: SourceMap, path: str) -> list[BankIssue]:
     """One issue per regular expression that backtracks catastrophically on some input, as students' answers run it."""
     issues = []
     for index, question in enumerate(bank.questions):
-        places: list[tuple[tuple, str, bool, bool]] = []
-        if isinstance(question, TextQuestion):
-            places += [(("questions", index, "patterns", i), p, not question.case_sensitive, True)
-                       for i, p in enumerate(question.patterns)]
-        if isinstance(question, FreeResponseQuestion):
-            places += [(("questions", index, "concepts", c, "patterns", i), p, True, False)
-                       for c, concept in enumerate(question.concepts) for i, p in enumerate(concept.patterns)]
+        places = [(("questions", index, *sub), pattern, ignore_case, whole)
+                  for sub, pattern, ignore_case, whole in KINDS.of(question).patterns(question)]
         for loc, pattern, ignore_case, whole in places:
             example = backtracking_example(pattern, ignore_case=ignore_case, whole=whole)
             if example is not None:

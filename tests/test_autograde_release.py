@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from grader import load_bank
-from grader.models.questions import CodeQuestion
+from grader.kinds import CodeQuestion
+from grader.nbwriter import source_text
 from grader.submissions import read_submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def test_the_released_notebook_has_one_answer_cell_per_graded_question(tmp_path)
     submission = read_submission(notebook, code_question_ids=frozenset(q.id for q in bank.questions if isinstance(q, CodeQuestion)))
     assert sorted(submission.answers) == sorted(q.id for q in bank.questions if q.points > 0)
     code_cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
-    assert all(c["source"].startswith("# answer: ") for c in code_cells)
+    assert all(source_text(c).startswith("# answer: ") for c in code_cells)
 
 
 def test_the_committed_assignment_notebook_is_up_to_date():
@@ -47,5 +48,5 @@ def test_the_committed_assignment_notebook_is_up_to_date():
 
     committed = json.loads((ROOT / "notebooks" / "assignments" / "lora_assignment.ipynb").read_text(encoding="utf-8"))
     fresh = student_notebook(load_bank(BANK))
-    assert [c["source"] for c in committed["cells"]] == [c["source"] for c in fresh["cells"]], \
+    assert [source_text(c) for c in committed["cells"]] == [source_text(c) for c in fresh["cells"]], \
         "regenerate: python -m grader release quizzes/lora-assignment.yaml -o notebooks/assignments"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from grader import load_bank
-from grader.models.questions import CodeOutputQuestion
-from grader.snippets import run_snippet
+from grader.kinds import CodeOutputQuestion
 from grader.scoring.normalize import normalize_output
+from grader.snippets import run_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"

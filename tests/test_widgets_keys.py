@@ -128,7 +128,7 @@ def test_refuses_copy_of_copy_short_salt_and_code_only_banks():
     with pytest.raises(ValueError, match="at least 8 characters"):
         student_copy(bank, salt="short")
     code_only = bank.subset(ids=["code"])
-    with pytest.raises(ValueError, match="only code questions"):
+    with pytest.raises(ValueError, match="only questions whose keys cannot be hidden"):
         student_copy(code_only)
 
 

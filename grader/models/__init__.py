@@ -1,10 +1,8 @@
-"""Pydantic models of a quiz bank. The field names are a contract (see shared DESIGN.md)."""
-from .bank import Badge, Bank
+"""The building blocks of bank models: shared field types, options, key hashes and the fields every
+question has. The kinds (``grader.kinds``) and the bank (``grader.bank``) are built on top of them;
+the field names are a contract (``quizzes/README.md``)."""
+from .base import KeyHash, NonEmptyStr, Slug, StrictModel
 from .options import Option
-from .questions import (QUESTION_TYPES, CodeOutputQuestion, CodeQuestion, Concept, FlashcardQuestion,
-                        FreeResponseQuestion, MultipleChoiceQuestion, NumericQuestion, Probe, Question,
-                        SingleChoiceQuestion, TextQuestion)
+from .question import ChoiceFields, QuestionBase
 
-__all__ = ["Badge", "Bank", "Option", "Question", "QUESTION_TYPES", "SingleChoiceQuestion",
-           "MultipleChoiceQuestion", "NumericQuestion", "TextQuestion", "CodeOutputQuestion",
-           "FreeResponseQuestion", "FlashcardQuestion", "CodeQuestion", "Concept", "Probe"]
+__all__ = ["KeyHash", "NonEmptyStr", "Slug", "StrictModel", "Option", "ChoiceFields", "QuestionBase"]

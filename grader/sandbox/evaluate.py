@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UserError
-from ..models.questions import CodeQuestion
+from ..kinds import CodeQuestion
 from ..scoring.code import ProbeOutcome
 from .client import ANSWER, SandboxPool, SandboxRun
 from .compare import compare_values

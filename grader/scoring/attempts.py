@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..models import Bank
+if TYPE_CHECKING:  # the bank sits a layer above scoring; only its settings are read here
+    from ..bank import Bank
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class AttemptSummary:
     message: str
 
 
-def summarize_attempts(bank: Bank, percents: Sequence[float]) -> AttemptSummary:
+def summarize_attempts(bank: "Bank", percents: Sequence[float]) -> AttemptSummary:
     """Apply ``bank``'s attempts limit, retry penalty and keep rule to ``percents`` (oldest first).
 
     Attempt k (0-based) loses ``retry_penalty_percent``·k percent of its own score, never below 0.

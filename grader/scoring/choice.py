@@ -5,26 +5,26 @@ import re
 from typing import Any
 
 from ..models.options import Option
-from ..models.questions import CodeOutputQuestion, MultipleChoiceQuestion, SingleChoiceQuestion
-from .normalize import normalize_output, normalize_text
+from ..models.question import QuestionBase
+from .normalize import normalize_output
 from .verdict import Verdict, invalid, status_for, unanswered
 
 
 def _ids(question) -> str:
-    return ", ".join(o.id for o in question.options or [])
+    return ", ".join(o.id for o in question.choices)
 
 
 def key_text(question) -> str:
     """The key as shown to a student: 'C) text' for one-line options, the id alone for code options."""
     shown = []
-    for option in question.options:
+    for option in question.choices:
         if question.is_correct(option):
             text = option.text.strip()
             shown.append(option.id if "\n" in text else f"{option.id}) {text}")
     return ", ".join(shown)
 
 
-def _pick_single(question, answer: Any) -> Option | str:
+def _pick_single(question: QuestionBase, answer: Any, match_output: bool) -> Option | str:
     """The option an answer names, or a reason it names none."""
     if isinstance(answer, (list, tuple)):
         if len(answer) != 1:
@@ -33,19 +33,20 @@ def _pick_single(question, answer: Any) -> Option | str:
     if isinstance(answer, bool) or not isinstance(answer, (str, int)):
         return f"expected an option id such as 'A', got {type(answer).__name__}"
     option = question.option(str(answer))
-    if option is None and isinstance(question, CodeOutputQuestion):
+    if option is None and match_output:
         # a student may type the printed output instead of the option letter
         wanted = normalize_output(str(answer))
-        option = next((o for o in question.options if normalize_output(o.text) == wanted), None)
+        option = next((o for o in question.choices if normalize_output(o.text) == wanted), None)
     if option is None:
         return f"'{answer}' is not an option (options: {_ids(question)})"
     return option
 
 
-def score_single(question: SingleChoiceQuestion | CodeOutputQuestion, answer: Any) -> Verdict:
+def score_single(question: QuestionBase, answer: Any, *, match_output: bool = False) -> Verdict:
+    """One option right or wrong; ``match_output``: an answer may also be the option's text (printed output)."""
     if answer is None or answer == "":
         return unanswered()
-    picked = _pick_single(question, answer)
+    picked = _pick_single(question, answer, match_output)
     if isinstance(picked, str):
         return invalid(answer, picked)
     feedback = [picked.feedback.strip()] if picked.feedback else []
@@ -80,7 +81,8 @@ def multi_select_fraction(mode: str, n_correct: int, n_wrong: int, correct_ticke
     return max(0.0, correct_ticked / n_correct - wrong_share)
 
 
-def score_multiple(question: MultipleChoiceQuestion, answer: Any) -> Verdict:
+def score_multiple(question: QuestionBase, answer: Any, mode: str) -> Verdict:
+    """Partial credit for ticked options under ``mode`` (:func:`multi_select_fraction`)."""
     if answer is None or answer == "" or answer == []:
         return unanswered()
     ids = _as_id_list(answer)
@@ -93,13 +95,13 @@ def score_multiple(question: MultipleChoiceQuestion, answer: Any) -> Verdict:
             return invalid(answer, f"'{raw}' is not an option (options: {_ids(question)})")
         if option not in picked:
             picked.append(option)
-    right = {o.id for o in question.options if question.is_correct(o)}
+    right = {o.id for o in question.choices if question.is_correct(o)}
     n_correct = len(right)
-    n_wrong = len(question.options) - n_correct
+    n_wrong = len(question.choices) - n_correct
     correct_ticked = sum(o.id in right for o in picked)
     wrong_ticked = len(picked) - correct_ticked
-    fraction = multi_select_fraction(question.scoring, n_correct, n_wrong, correct_ticked, wrong_ticked)
-    missed = [o.id for o in question.options if o.id in right and o not in picked]
+    fraction = multi_select_fraction(mode, n_correct, n_wrong, correct_ticked, wrong_ticked)
+    missed = [o.id for o in question.choices if o.id in right and o not in picked]
     wrong = [o.id for o in picked if o.id not in right]
     reasons = []
     if wrong:
@@ -109,19 +111,3 @@ def score_multiple(question: MultipleChoiceQuestion, answer: Any) -> Verdict:
     feedback = [f"{o.id}: {o.feedback.strip()}" for o in picked if o.feedback]
     return Verdict(fraction, status_for(fraction), answer=[o.id for o in picked], reason="; ".join(reasons),
                    option_feedback=feedback, correct_answer=", ".join(question.correct_ids))
-
-
-def score_code_output(question: CodeOutputQuestion, answer: Any) -> Verdict:
-    if question.options is not None:
-        return score_single(question, answer)
-    if answer is None or (isinstance(answer, str) and not answer.strip()):
-        return unanswered()
-    given = normalize_output(str(answer))
-    if question.answer_hash is not None:  # a student copy: only the hash of the output is known
-        right = question.output_hash_matches(normalize_text(given))
-        expected = None
-    else:
-        expected = normalize_output(question.expected_output)
-        right = given == expected or normalize_text(given) == normalize_text(expected)
-    return Verdict(1.0 if right else 0.0, "correct" if right else "incorrect", answer=given,
-                   reason="" if right else "that is not what the snippet prints", correct_answer=expected)

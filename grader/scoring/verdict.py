@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models.questions import QuestionBase
+from ..models.question import QuestionBase
 from .result import QuestionResult, Status
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from ..models.questions import FreeResponseQuestion, QuestionBase
+from ..models import QuestionBase
 from ..scoring import QuestionResult
 from ..scoring.result import STATUS_MARK
 from .render import inline_html, markdown_html
@@ -56,7 +56,7 @@ def result_html(question: QuestionBase, result: QuestionResult, *, final: bool, 
     parts: list[str] = []
     if result.reason and status not in ("correct", "ungraded"):
         parts.append(f"<p>{html.escape(result.reason[0].upper() + result.reason[1:])}.</p>")
-    if isinstance(question, FreeResponseQuestion):
+    if result.concepts_total:  # a concept checklist was applied (free responses)
         parts.append(_concepts_html(result))
         if not question.graded:
             parts.append('<p class="gq-muted">A self-check: keyword matching cannot judge an explanation, '

@@ -13,9 +13,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..kinds import InputSpec
 from ..models import Option
-from ..models.questions import (CodeOutputQuestion, FreeResponseQuestion, MultipleChoiceQuestion, NumericQuestion,
-                                QuestionBase, SingleChoiceQuestion, TextQuestion)
 from .render import inline_html, is_rich, plain_text
 
 OnChange = Callable[[Any], None]
@@ -122,21 +121,16 @@ class TextInput(AnswerInput):
         self.text.disabled = disabled
 
 
-def build_input(question: QuestionBase, options: list[Option], on_change: OnChange) -> AnswerInput | None:
-    """The input for ``question`` (options in the student's order), or None when it takes none."""
-    if isinstance(question, SingleChoiceQuestion) or (isinstance(question, CodeOutputQuestion) and options):
+def build_input(spec: InputSpec, options: list[Option], on_change: OnChange) -> AnswerInput | None:
+    """The input a kind asks for (its :class:`~grader.kinds.InputSpec`), options in the student's order;
+    None for kinds answered elsewhere (a flashcard's card, a code cell)."""
+    if spec.style == "radio":
         return RadioInput(options, on_change)
-    if isinstance(question, MultipleChoiceQuestion):
+    if spec.style == "checkbox":
         return CheckboxInput(options, on_change)
-    if isinstance(question, NumericQuestion):
-        unit = f" (in {question.unit})" if question.unit else ""
-        return TextInput(on_change, placeholder=f"a number{unit}")
-    if isinstance(question, TextQuestion):
-        return TextInput(on_change, placeholder="your answer")
-    if isinstance(question, CodeOutputQuestion):
-        return TextInput(on_change, placeholder="what the code prints", multiline=True)
-    if isinstance(question, FreeResponseQuestion):
-        box = TextInput(on_change, placeholder="explain in your own words", multiline=True)
-        box.text.layout.height = "7em"
+    if spec.style in ("line", "area"):
+        box = TextInput(on_change, placeholder=spec.placeholder, multiline=spec.style == "area")
+        if spec.style == "area":
+            box.text.layout.height = "7em"
         return box
     return None

@@ -24,15 +24,16 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..bank import Bank
+from ..kinds import KINDS, InputSpec
 from ..loader import find_bank, load_bank
-from ..models import Bank
-from ..models.questions import CodeQuestion, FlashcardQuestion, QuestionBase
+from ..models import QuestionBase
 from ..progress import load_progress, progress_path, save_progress
 from ..scoring.result import STATUS_MARK
 from . import feedback
 from .inputs import AnswerInput, build_input
 from .render import code_html, inline_html, markdown_html, plain_text, strip_tags
-from .session import DEFAULT_TRIES, CheckOutcome, FinishOutcome, QuizSession, filter_types
+from .session import DEFAULT_TRIES, CheckOutcome, FinishOutcome, QuizSession
 from .style import CSS
 
 
@@ -69,6 +70,11 @@ def _title(question: QuestionBase, width: int = 60) -> str:
     first = next((line for line in question.prompt.strip().splitlines() if line.strip()), question.id)
     text = plain_text(first)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _input_spec(question: QuestionBase) -> InputSpec:
+    """What the question's kind asks the widget to offer."""
+    return KINDS.of(question).answer_input(question)
 
 
 def _button(label: str, tooltip: str, style: str = "") -> w.Button:
@@ -110,7 +116,7 @@ class Quiz:
         full = _resolve_bank(bank)
         chosen = full.subset(ids=list(ids) if ids is not None else None, tags=list(tags) if tags is not None else None) \
             if ids is not None or tags is not None else full
-        chosen = filter_types(chosen, types)
+        chosen = chosen.of_types(types)
         self.bank = chosen
         self.quiz_id = quiz_id_for(full, chosen)
         self.student = student or _default_student()
@@ -172,11 +178,11 @@ class Quiz:
         prompt = w.HTMLMath(value=f'<div class="gq-prompt">{markdown_html(question.prompt)}</div>'
                                   f'<div class="gq-muted" style="font-size:.85em">{meta}</div>')
         parts: list[w.Widget] = [prompt]
-        snippet = getattr(question, "snippet", None)
-        if snippet:
-            parts.append(w.HTML(value=code_html(snippet)))
+        if question.shown_code:
+            parts.append(w.HTML(value=code_html(question.shown_code)))
         view = QuestionView(container=w.VBox())
-        if isinstance(question, FlashcardQuestion):
+        spec = _input_spec(question)
+        if spec.style == "card":
             view.card = w.HTMLMath(value=self._card_html(question, flipped=False))
             view.flip = _button("Flip card ↻", "show the other side", "info")
             got = _button("Got it ✓", "I knew this one", "success")
@@ -187,15 +193,11 @@ class Quiz:
             view.marks = (got, again)
             view.container.children = [view.card, w.HBox([view.flip, got, again]), view.feedback]
             return view
-        if isinstance(question, CodeQuestion):
-            if question.starter:
-                parts.append(w.HTML(value=code_html(question.starter)))
-            parts.append(w.HTML(value=feedback.message_html(
-                f"Write your code in the cell that starts with `# answer: {question.id}`; it is graded by "
-                "`python -m grader grade` in a sandbox, not here.")))
+        if spec.style == "elsewhere":
+            parts.append(w.HTML(value=feedback.message_html(spec.note)))
             view.container.children = parts
             return view
-        view.input = build_input(question, self.session.options(question.id),
+        view.input = build_input(spec, self.session.options(question.id),
                                  lambda answer, qid=question.id: self.session.select(qid, answer))
         view.check = _button("Check", "check your answer", "primary")
         view.hint_button = _button("Hint", "show a hint")
@@ -209,8 +211,8 @@ class Quiz:
         view.container.children = parts
         return view
 
-    def _card_html(self, question: FlashcardQuestion, *, flipped: bool) -> str:
-        side, text = ("Back", question.back) if flipped else ("Front", question.prompt)
+    def _card_html(self, question: QuestionBase, *, flipped: bool) -> str:
+        side, text = ("Back", _input_spec(question).back) if flipped else ("Front", question.prompt)
         return f'<div class="gq-card"><div class="gq-muted">{side}</div>{markdown_html(text)}</div>'
 
     # -- drawing -----------------------------------------------------------------------------------
@@ -321,7 +323,7 @@ class Quiz:
         """Turn the current flashcard over; returns whether its back shows."""
         qid = self.current
         question = self.session.question(qid)
-        if not isinstance(question, FlashcardQuestion):
+        if _input_spec(question).style != "card":
             raise ValueError(f"question '{qid}' is not a flashcard")
         flipped = self.session.flip(qid)
         self._view(qid).card.value = self._card_html(question, flipped=flipped)

@@ -8,14 +8,16 @@ and on both ipywidgets 7 and 8.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Bank, Option
-from ..models.questions import CodeQuestion, FlashcardQuestion, QuestionBase
+from ..bank import Bank
+from ..kinds import KINDS
+from ..models import Option, QuestionBase
 from ..progress import Attempt, Progress
-from ..scoring import QuestionResult, QuizResult, score_answers, score_question
+from ..scorer import score_answers, score_question
+from ..scoring import QuestionResult, QuizResult
 from ..scoring.attempts import AttemptSummary, summarize_attempts
 from .order import shuffled, student_rng
 
@@ -97,7 +99,7 @@ class QuizSession:
         self.questions: list[QuestionBase] = questions
         self._options: dict[str, list[Option]] = {}
         for q in questions:
-            options = getattr(q, "options", None)
+            options = q.choices
             if options:
                 rng = student_rng(self.quiz_id, student, seed, purpose=f"options:{q.id}")
                 self._options[q.id] = shuffled(options, rng) if shuffle_options else list(options)
@@ -171,17 +173,16 @@ class QuizSession:
         """Score the current selection with ``grader.scoring`` and use up one try."""
         question, state = self.question(qid), self.states[qid]
         self.expire_timers()
-        if isinstance(question, (FlashcardQuestion, CodeQuestion)):
-            return CheckOutcome(None, "Flashcards are flipped, not checked." if isinstance(question, FlashcardQuestion)
-                                else "Code questions are graded by `python -m grader grade`.")
+        spec = KINDS.of(question).answer_input(question)
+        if spec.style in ("card", "elsewhere"):  # flashcards are flipped; code is graded by `grader grade`
+            return CheckOutcome(None, spec.note)
         if self.is_final(qid):
             reason = "Time is up for this question." if state.timed_out or self.quiz_time_left() == 0 else "No tries left."
             if state.result is not None and state.result.status == "correct":
                 reason = "Already answered correctly."
             return CheckOutcome(state.result, reason, final=True)
         if _empty(state.answer):
-            return CheckOutcome(None, "Choose an answer first." if getattr(question, "options", None)
-                                else "Type an answer first.")
+            return CheckOutcome(None, "Choose an answer first." if question.choices else "Type an answer first.")
         result = score_question(question, state.answer, reveal_key=True)
         if result.status == "invalid":  # an unreadable answer ('two hundred') costs no try
             return CheckOutcome(result, final=False)
@@ -216,7 +217,7 @@ class QuizSession:
     def deck_summary(self) -> DeckSummary:
         deck = DeckSummary()
         for q in self.questions:
-            if isinstance(q, FlashcardQuestion):
+            if KINDS.of(q).answer_input(q).style == "card":
                 mark = self.states[q.id].mark
                 (deck.got_it if mark == "got_it" else deck.again if mark == "again" else deck.unseen).append(q.id)
         return deck
@@ -288,15 +289,4 @@ def _empty(answer: Any) -> bool:
         isinstance(answer, (list, tuple)) and not answer)
 
 
-def filter_types(bank: Bank, types: Sequence[str] | None) -> Bank:
-    """``bank`` with only questions of these types (e.g. a flashcard deck)."""
-    if not types:
-        return bank
-    kept = [q for q in bank.questions if q.type in set(types)]
-    if not kept:
-        raise KeyError(f"bank '{bank.id}' has no question of type {', '.join(types)}")
-    return bank.model_copy(update={"questions": kept})
-
-
-__all__ = ["QuizSession", "QuestionState", "CheckOutcome", "FinishOutcome", "DeckSummary", "DEFAULT_TRIES",
-           "filter_types"]
+__all__ = ["QuizSession", "QuestionState", "CheckOutcome", "FinishOutcome", "DeckSummary", "DEFAULT_TRIES"]

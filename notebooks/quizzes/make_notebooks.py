@@ -14,13 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import load_bank  # noqa: E402
+from grader import load_bank, nbwriter  # noqa: E402
 from grader.widgets import markdown_fallback  # noqa: E402
 from grader.widgets.quiz import quiz_id_for  # noqa: E402
 
@@ -101,25 +99,19 @@ NOTEBOOKS = [
 ]
 
 
-def build(spec: QuizNotebook) -> nbformat.NotebookNode:
-    full = bank = load_bank(ROOT / "quizzes" / f"{spec.bank_id}.yaml")
-    if spec.types:
-        bank = bank.model_copy(update={"questions": [q for q in bank.questions if q.type in spec.types]})
+def build(spec: QuizNotebook) -> dict:
+    full = load_bank(ROOT / "quizzes" / f"{spec.bank_id}.yaml")
+    bank = full.of_types(spec.types)
     quiz_id = quiz_id_for(full, bank)
     cells = [
-        nbformat.v4.new_markdown_cell(f"# {bank.title}\n\n{spec.intro}\n\n"
-                                      f"*Quiz bank: `quizzes/{spec.bank_id}.yaml` (source: `{bank.source}`).*"),
-        nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_markdown_cell(HOW_TO.format(quiz_id=quiz_id)),
-        nbformat.v4.new_code_cell(f"from grader.widgets import Quiz\n\n{spec.call}\nquiz"),
-        nbformat.v4.new_markdown_cell(markdown_fallback(bank, heading_level=2)),
+        nbwriter.markdown_cell(f"# {bank.title}\n\n{spec.intro}\n\n"
+                               f"*Quiz bank: `quizzes/{spec.bank_id}.yaml` (source: `{bank.source}`).*"),
+        nbwriter.code_cell(SETUP),
+        nbwriter.markdown_cell(HOW_TO.format(quiz_id=quiz_id)),
+        nbwriter.code_cell(f"from grader.widgets import Quiz\n\n{spec.call}\nquiz"),
+        nbwriter.markdown_cell(markdown_fallback(bank, heading_level=2)),
     ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                   "language_info": {"name": "python"}}
-    for index, cell in enumerate(nb.cells):
-        cell.id = f"{spec.name[:40]}-{index}"  # stable ids: regenerating changes nothing
-    return nb
+    return nbwriter.notebook(cells, id_prefix=spec.name)  # stable ids: regenerating changes nothing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for spec in NOTEBOOKS:
         path = HERE / f"{spec.name}.ipynb"
-        text = nbformat.writes(build(spec)) + "\n"
+        text = nbwriter.dumps(build(spec))
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(path.name)

@@ -1,13 +1,20 @@
 """A quiz bank: bank-level settings plus its questions."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from .base import NonEmptyStr, StrictModel, located
-from .questions import Question
-
+from .kinds import KINDS, Question, Registry
+from .models.base import NonEmptyStr, StrictModel, located
 
 BankId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=80)]
 
@@ -110,3 +117,22 @@ class Bank(StrictModel):
         if not chosen:
             raise KeyError(f"no question of bank '{self.id}' matches ids={ids} tags={tags}")
         return self.model_copy(update={"questions": chosen})
+
+    def of_types(self, types: Sequence[str] | None) -> "Bank":
+        """A copy holding only the questions of these kinds (e.g. a flashcard deck); all when ``types`` is empty."""
+        if not types:
+            return self
+        kept = [q for q in self.questions if q.type in set(types)]
+        if not kept:
+            raise KeyError(f"bank '{self.id}' has no question of type {', '.join(types)}")
+        return self.model_copy(update={"questions": kept})
+
+
+def bank_model(registry: Registry) -> type[Bank]:
+    """A bank model whose questions are the kinds of ``registry`` (``Bank`` itself uses :data:`KINDS`).
+
+    How a course (or a test) adds a kind without touching this module: register it, then validate
+    banks with the model made here."""
+    if registry.names == KINDS.names:
+        return Bank
+    return create_model("Bank", __base__=Bank, questions=(list[registry.union], Field(min_length=1)))
