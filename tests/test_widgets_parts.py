@@ -7,7 +7,7 @@ import pytest
 
 from grader.progress import Attempt, load_progress, progress_path, save_progress
 from grader.widgets.order import shuffled, student_rng
-from grader.widgets.render import code_html, inline_html, markdown_html, strip_tags
+from grader.markup import code_html, inline_html, markdown_html, strip_tags
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -11,7 +11,7 @@ import html
 from ..models import QuestionBase
 from ..scoring import QuestionResult
 from ..scoring.result import STATUS_MARK
-from .render import inline_html, markdown_html
+from ..markup import inline_html, markdown_html
 from .session import DeckSummary, FinishOutcome
 from .style import STATUS_COLOURS
 

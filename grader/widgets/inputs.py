@@ -15,7 +15,7 @@ import ipywidgets as w
 
 from ..kinds import InputSpec
 from ..models import Option
-from .render import inline_html, is_rich, plain_text
+from ..markup import inline_html, is_rich, plain_text
 
 OnChange = Callable[[Any], None]
 

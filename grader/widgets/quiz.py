@@ -32,7 +32,7 @@ from ..progress import load_progress, progress_path, save_progress
 from ..scoring.result import STATUS_MARK
 from . import feedback
 from .inputs import AnswerInput, build_input
-from .render import code_html, inline_html, markdown_html, plain_text, strip_tags
+from ..markup import code_html, inline_html, markdown_html, plain_text, strip_tags
 from .session import DEFAULT_TRIES, CheckOutcome, FinishOutcome, QuizSession
 from .style import CSS
 

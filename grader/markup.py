@@ -1,16 +1,21 @@
-"""Markdown, code and math in prompts and options, turned into HTML for ``HTMLMath`` widgets.
+"""Markdown, code and math in bank text, turned into HTML: for the quiz widgets' ``HTMLMath`` and for
+the LMS exports (``grader.exports``), so both render a bank's text the same way.
 
 Bank text is Markdown with code fences and ``$math$``. Math is cut out before the Markdown pass
-(or ``a_{ij}`` would turn into emphasis) and put back escaped, so the frontend's MathJax typesets
-it. Raw HTML in a bank is escaped, never passed through. Code is highlighted with Pygments' inline
-styles on its own light background, so it reads the same in light and dark themes (and in Colab,
-which has no Jupyter CSS variables).
+(or ``a_{ij}`` would turn into emphasis) and put back escaped: as ``$…$`` for the widgets, whose
+frontend MathJax reads dollars, or as ``\\(…\\)`` / ``\\[…\\]`` for an LMS (Moodle's MathJax filter
+and Canvas read those delimiters, and a dollar there is only money). Raw HTML in a bank is escaped,
+never passed through. Code is highlighted with Pygments' inline styles on its own light background,
+so it reads the same in light and dark themes (and in Colab, which has no Jupyter CSS variables).
 """
 from __future__ import annotations
 
 import html
 import re
 from functools import lru_cache
+from typing import Literal
+
+MathStyle = Literal["dollars", "tex"]
 
 _MATH = re.compile(r"(\\\$|\$\$.+?(?<!\\)\$\$|\$[^$\n]+?(?<!\\)\$)", re.S)
 """Escaped dollars (kept as ``\\$`` for MathJax), display math, inline math: all cut out verbatim."""
@@ -65,9 +70,18 @@ def _fallback_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+def _tex_delimiters(math: str) -> str:
+    """``$x$`` → ``\\(x\\)``, ``$$x$$`` → ``\\[x\\]``, an escaped ``\\$`` → a plain dollar."""
+    if math == "\\$":
+        return "$"
+    if math.startswith("$$"):
+        return "\\[" + math[2:-2] + "\\]"
+    return "\\(" + math[1:-1] + "\\)"
+
+
 @lru_cache(maxsize=2048)
-def markdown_html(text: str | None) -> str:
-    """Bank Markdown → HTML, with ``$math$`` kept for MathJax and code fences highlighted.
+def markdown_html(text: str | None, math: MathStyle = "dollars") -> str:
+    """Bank Markdown → HTML, with math kept for MathJax (in ``math`` delimiters) and code fences highlighted.
 
     Cached: the same prompt or explanation is rendered every time a student revisits it.
     """
@@ -84,12 +98,14 @@ def markdown_html(text: str | None) -> str:
     protected = "".join(part if i % 2 else _MATH.sub(_cut, part) for i, part in enumerate(parts))
     parser = _markdown_parser()
     rendered = parser.render(protected) if parser is not None else _fallback_markdown(protected)
+    if math == "tex":
+        maths = [_tex_delimiters(m) for m in maths]
     return _PLACEHOLDER_RE.sub(lambda m: html.escape(maths[int(m.group(1))]), rendered).strip()
 
 
-def inline_html(text: str) -> str:
+def inline_html(text: str, math: MathStyle = "dollars") -> str:
     """Markdown for one line (an option's text): no surrounding ``<p>``."""
-    rendered = markdown_html(text)
+    rendered = markdown_html(text, math)
     if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         return rendered[3:-4]
     return rendered
