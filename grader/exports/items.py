@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from ..bank import Bank
+from ..errors import UserError
 from ..kinds import KINDS, LmsItem, Registry
 from .base import BankInfo, Loss
 
 
-class StudentCopyError(ValueError):
+class StudentCopyError(UserError):
     """A student copy holds hashed keys: an LMS import would have no key to grade by."""
 
 
