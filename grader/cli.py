@@ -3,6 +3,7 @@
     python -m grader validate PATH...
     python -m grader grade --bank BANK --out DIR SUBMISSION...
     python -m grader doctor
+    python -m grader export --format moodle-xml|gift|canvas-qti BANK -o OUT
     python -m grader schema [--out FILE]
 
 Exit status: 0 success; 1 invalid banks, a submission that could not get a row, or (doctor) an
@@ -21,11 +22,14 @@ EXAMPLES = """examples:
   python -m grader validate quizzes/
   python -m grader grade --bank quizzes/day48-lora-qlora.yaml --out out/ submissions/
   python -m grader doctor
+  python -m grader export --format moodle-xml quizzes/day48-lora-qlora.yaml -o lms/
   python -m grader schema --out quizzes/bank.schema.json
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .exports.export import FORMATS
+
     parser = argparse.ArgumentParser(prog="python -m grader", description="Quiz banks: validate, grade, schema.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -57,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nbgrader-export", help="write an nbgrader source notebook of the bank")
     p.add_argument("bank", metavar="BANK", help="the instructor's bank file")
     p.add_argument("-o", "--out", required=True, metavar="COURSE_DIR", help="the nbgrader course folder")
+
+    p = sub.add_parser("export", help="write the bank for an LMS (Moodle XML, GIFT, Canvas QTI) and a report of what it loses")
+    p.add_argument("bank", metavar="BANK", help="the instructor's bank file (student copies have no keys to export)")
+    p.add_argument("--format", "-f", required=True, choices=list(FORMATS))
+    p.add_argument("-o", "--out", required=True, metavar="OUT",
+                   help="the file to write, or a folder (the file is then named after the bank id)")
 
     p = sub.add_parser("schema", help="print the JSON Schema of a bank")
     p.add_argument("--out", help="write to this file instead of standard output")
@@ -141,6 +151,17 @@ def _nbgrader_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .exports.export import export_bank, report_path
+    from .loader import load_bank
+
+    report = export_bank(load_bank(args.bank), args.format, args.out)
+    print(report.markdown())
+    print(f"wrote {report.path} ({report.questions} questions)")
+    print(f"wrote {report_path(report.path)} ({len(report.losses)} losses)")
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from .doctor import diagnose
 
@@ -165,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "grade": _grade, "schema": _schema, "release": _release,
-                "nbgrader-export": _nbgrader_export, "doctor": _doctor}
+                "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export}
     try:
         return handlers[args.command](args)
     except UserError as exc:
