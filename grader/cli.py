@@ -158,7 +158,8 @@ def _export(args: argparse.Namespace) -> int:
     report = export_bank(load_bank(args.bank), args.format, args.out)
     print(report.markdown())
     print(f"wrote {report.path} ({report.questions} questions)")
-    print(f"wrote {report_path(report.path)} ({len(report.losses)} losses)")
+    count = len(report.losses)
+    print(f"wrote {report_path(report.path)} ({count} {'loss' if count == 1 else 'losses'})")
     return 0
 
 

@@ -67,7 +67,7 @@ class ExportReport:
         """The report as Markdown: a summary line, the bank's settings, then one row per loss."""
         lines = [f"# What the {self.format.label} export of `{self.bank_id}` does not carry", "",
                  f"{self.questions} questions written to `{self.path.name}`; "
-                 f"{len(self.losses)} losses ({_count(self.losses, 'kind')} of the question kind, "
+                 f"{_losses(len(self.losses))} ({_count(self.losses, 'kind')} of the question kind, "
                  f"{_count(self.losses, 'format')} of the format, {_count(self.losses, 'bank')} quiz settings).", ""]
         if not self.losses:
             return "\n".join(lines + ["Nothing is lost.", ""])
@@ -84,6 +84,10 @@ class ExportReport:
 
 
 _WHY = {"kind": "no LMS question type holds it", "format": "this format cannot hold it", "bank": "quiz setting"}
+
+
+def _losses(count: int) -> str:
+    return f"{count} loss" if count == 1 else f"{count} losses"
 
 
 def _count(losses: Sequence[Loss], source: str) -> int:
