@@ -40,6 +40,21 @@ class BankInfo:
     shuffle_options: bool = False
 
 
+_FIELD_WORDS = {"hint": "hint", "grader_info": "the marker's notes", "case_sensitive": "case-sensitive matching"}
+
+
+def field_losses(item: LmsItem, why: dict[str, str]) -> list[Loss]:
+    """The optional parts of ``item`` a format has no place for, each with the format's reason.
+
+    ``why`` maps a part (``hint``, ``tags``, ``grader_info``, ``case_sensitive``) to why the format
+    drops it; only parts the item really has become losses (a short answer that ignores case loses
+    nothing by a format that ignores case too)."""
+    present = {"hint": bool(item.hint), "tags": bool(item.tags), "grader_info": bool(item.grader_info),
+               "case_sensitive": item.form == "short" and item.case_sensitive}
+    words = {**_FIELD_WORDS, "tags": f"tags {', '.join(item.tags)}"}
+    return [Loss(item.id, f"{words[part]} ({reason})", "format") for part, reason in why.items() if present[part]]
+
+
 Writer = Callable[[Sequence[LmsItem], BankInfo, Path], list[Loss]]
 """(items, bank info, output path) → the format's own losses; writes the file at the path."""
 

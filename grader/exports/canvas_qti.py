@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..kinds.records import LmsItem
 from ..markup import markdown_html
-from .base import BankInfo, ExportFormat, Loss
+from .base import BankInfo, ExportFormat, Loss, field_losses
 
 
 class CanvasExportError(UserError):
@@ -79,19 +79,17 @@ def _with_feedback(item: LmsItem) -> str:
     return item.prompt + (f"\n\n---\n\n{item.general_feedback}" if item.general_feedback else "")
 
 
+_CANVAS_LACKS = {"hint": "Canvas quizzes have none", "tags": "Canvas quizzes have none",
+                 "grader_info": "reference solution, checks or concepts: Canvas essays have no grader notes",
+                 "case_sensitive": "Canvas short answers ignore case"}
+
+
 def _losses(item: LmsItem) -> list[Loss]:
-    lost = []
-    if item.hint:
-        lost.append("hint (Canvas quizzes have none)")
-    if item.tags:
-        lost.append(f"tags {', '.join(item.tags)}")
-    if item.grader_info:
-        lost.append("the marker's notes (reference solution, checks or concepts): Canvas essays have no grader notes")
-    if item.form == "short" and item.case_sensitive:
-        lost.append("case-sensitive matching (Canvas short answers ignore case)")
+    lost = field_losses(item, _CANVAS_LACKS)
     if item.form == "multiple":
-        lost.append("option weights (Canvas scores multiple-answer questions with its own partial-credit rule)")
-    return [Loss(item.id, what, "format") for what in lost]
+        lost.append(Loss(item.id, "option weights (Canvas scores multiple-answer questions with its own partial-credit "
+                                  "rule)", "format"))
+    return lost
 
 
 def quiz_text(items: Sequence[LmsItem], info: BankInfo) -> str:

@@ -21,15 +21,8 @@ from pathlib import Path
 
 from ..kinds.records import LmsAnswer, LmsItem
 from ..markup import inline_html, markdown_html
-from .base import BankInfo, ExportFormat, Loss
-from .moodle import (
-    category_path,
-    grade_losses,
-    number_text,
-    percent_text,
-    short_answer_text,
-    snap_percent,
-)
+from .base import BankInfo, ExportFormat, Loss, field_losses
+from .moodle import category_path, grade_losses, number_text, percent_text, short_answer_text, snap_percent
 
 SPECIAL = "~=#{}:"
 FORMAT_NAMES = ("[html]", "[moodle]", "[plain]", "[markdown]")
@@ -98,24 +91,21 @@ def question_block(item: LmsItem) -> str:
     return "\n".join(lines + ["}"])
 
 
+_GIFT_LACKS = {"hint": "GIFT has no hints", "tags": "GIFT has no tags",
+               "grader_info": "reference solution, checks or concepts: GIFT essays have no grader information",
+               "case_sensitive": "GIFT short answers are imported ignoring case"}
+
+
 def _losses(item: LmsItem) -> list[Loss]:
     lost = []
     if item.form != "description" and item.points != 1:
         lost.append(f"{item.points:g} points (GIFT has no points: Moodle imports the question worth 1; set it in the quiz)")
     if item.form == "description" and item.general_feedback:
         lost.append("general feedback (a GIFT description has none: written below the text instead)")
-    if item.hint:
-        lost.append("hint (GIFT has no hints)")
-    if item.tags:
-        lost.append(f"tags {', '.join(item.tags)} (GIFT has no tags)")
-    if item.grader_info:
-        lost.append("the marker's notes (reference solution, checks or concepts): GIFT essays have no grader information")
-    if item.form == "short" and item.case_sensitive:
-        lost.append("case-sensitive matching (GIFT short answers are imported ignoring case)")
     if item.form == "short":
         lost += [f"accepted answer '{a.text}' (holds '->', which Moodle's GIFT import reads as a matching question)"
                  for a in item.answers if a not in _short_answers(item)]
-    format_losses = [Loss(item.id, what, "format") for what in lost]
+    format_losses = [Loss(item.id, what, "format") for what in lost] + field_losses(item, _GIFT_LACKS)
     return format_losses + (grade_losses(item) if item.form in ("single", "multiple", "short") else [])
 
 
