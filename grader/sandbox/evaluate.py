@@ -159,11 +159,13 @@ def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: Sandb
             outcomes[probe.id] = ProbeOutcome(False, f"not run: the {question.timeout_s:g} s time limit was reached")
         else:
             outcomes[probe.id] = ProbeOutcome(False, "not run: " + (run.crashed or "no result"))
-    note = ""
-    if run.timed_out:
-        note = f"your code ran past the {question.timeout_s:g} s time limit and was stopped"
-    elif run.crashed:
-        note = run.crashed
+    notes = []
     if run.code_error:
-        note = "; ".join(x for x in (f"your cell raised {run.code_error}", note) if x)
-    return outcomes, note
+        notes.append(f"your cell raised {run.code_error}")
+    if run.setup_error:  # the probes' NameErrors that follow would not say why
+        notes.append(f"the question's setup failed: {run.setup_error}")
+    if run.timed_out:
+        notes.append(f"your code ran past the {question.timeout_s:g} s time limit and was stopped")
+    elif run.crashed:
+        notes.append(run.crashed)
+    return outcomes, "; ".join(notes)
