@@ -1,5 +1,7 @@
 """The trusted side of the result pipe: bytes the sandbox wrote → records the grader can rely on.
 
+Each line is one of the records of :mod:`.protocol`; :data:`HANDLERS` holds one handler per event.
+
 Everything on the pipe is written by a process the student controls, so every record is checked
 against the shapes :mod:`.encoding` produces, with limits on size, depth and count, *before* any of
 it is used. A malformed value (a bad ``$float``, a tensor whose data does not fit its shape, JSON
@@ -13,10 +15,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..safetext import has_lone_surrogate, printable
+from .protocol import Event, event_of
 
 MAX_LINE = 16 * 1024 * 1024
 """Longest record accepted (a 200 000-element tensor is about 5 MB)."""
@@ -153,6 +157,49 @@ def _location(record: dict) -> tuple[str, int] | None:
     return None
 
 
+def _probe(out: Records, record: dict, probe_ids: frozenset[str] | None) -> None:
+    probe = record["probe"]
+    if (probe_ids is not None and probe not in probe_ids) or probe in out.values or probe in out.errors \
+            or probe in out.malformed:
+        return
+    if "value" in record:
+        try:
+            out.values[probe] = check_value(record["value"])
+        except Malformed as exc:
+            out.malformed[probe] = str(exc)[:MAX_TEXT]
+    else:
+        out.errors[probe] = _text(record.get("error"))
+
+
+def _isolation(out: Records, record: dict, _probe_ids: frozenset[str] | None) -> None:
+    if out.layers or type(record.get("layers")) is not dict:
+        return
+    out.layers = {_text(k)[:60]: v for k, v in record["layers"].items() if type(v) is bool}
+    out.identity = _text(record.get("identity", ""))
+    refused = record.get("refused")
+    out.refused = [_text(x)[:60] for x in refused] if type(refused) is list else []
+
+
+def _code_error(out: Records, record: dict, _probe_ids: frozenset[str] | None) -> None:
+    if out.code_error is None:
+        out.code_error, out.code_error_at = _text(record.get("error")), _location(record)
+
+
+def _setup_error(out: Records, record: dict, _probe_ids: frozenset[str] | None) -> None:
+    if out.setup_error is None:
+        out.setup_error = _text(record.get("error"))
+
+
+def _done(out: Records, _record: dict, _probe_ids: frozenset[str] | None) -> None:
+    out.done = True
+
+
+HANDLERS: dict[Event, Callable[[Records, dict, frozenset[str] | None], None]] = {
+    Event.ISOLATION: _isolation, Event.CODE_ERROR: _code_error, Event.SETUP_ERROR: _setup_error, Event.PROBE: _probe,
+    Event.DONE: _done}
+"""One handler per :class:`~.protocol.Event` (tests/test_sandbox_protocol.py checks none is missing)."""
+
+
 def decode_records(raw: bytes, probe_ids: frozenset[str] | None = None) -> Records:
     """Decode the pipe's bytes. The first record for each probe wins, well formed or not."""
     out = Records()
@@ -165,27 +212,7 @@ def decode_records(raw: bytes, probe_ids: frozenset[str] | None = None) -> Recor
             continue
         if type(record) is not dict:
             continue
-        probe, event = record.get("probe"), record.get("event")
-        if type(probe) is str:
-            if (probe_ids is not None and probe not in probe_ids) or probe in out.values or probe in out.errors \
-                    or probe in out.malformed:
-                continue
-            if "value" in record:
-                try:
-                    out.values[probe] = check_value(record["value"])
-                except Malformed as exc:
-                    out.malformed[probe] = str(exc)[:MAX_TEXT]
-            else:
-                out.errors[probe] = _text(record.get("error"))
-        elif event == "isolation" and not out.layers and type(record.get("layers")) is dict:
-            out.layers = {_text(k)[:60]: v for k, v in record["layers"].items() if type(v) is bool}
-            out.identity = _text(record.get("identity", ""))
-            refused = record.get("refused")
-            out.refused = [_text(x)[:60] for x in refused] if type(refused) is list else []
-        elif event == "code_error" and out.code_error is None:
-            out.code_error, out.code_error_at = _text(record.get("error")), _location(record)
-        elif event == "setup_error" and out.setup_error is None:
-            out.setup_error = _text(record.get("error"))
-        elif event == "done":
-            out.done = True
+        handler = HANDLERS.get(event_of(record))
+        if handler is not None:  # None: not a record of the protocol
+            handler(out, record, probe_ids)
     return out

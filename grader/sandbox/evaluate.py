@@ -5,8 +5,9 @@ the same walls and limits as student code; the zygote never reads a request, so 
 inherits a reference); the values live only in the grader's process. Student runs get only the
 student's code, the question's ``setup`` and the probe expressions.
 
-Code runs as chunks (required answers first, then the question's own), each under its own name, so
-an error says "line 3 of your cell" or "line 2 of the reference of lora-layer".
+Code runs as chunks (required answers first, then the question's own: :func:`with_requirements`,
+for students and references alike), each under its own name, so an error says "line 3 of your cell"
+or "line 2 of the reference of lora-layer".
 """
 from __future__ import annotations
 
@@ -35,14 +36,49 @@ def question_limits(question: CodeQuestion) -> Limits:
     return Limits(timeout_s=question.timeout_s, cpu_s=int(question.timeout_s) + 5, memory_mb=question.memory_mb)
 
 
+@dataclass(frozen=True)
+class Side:
+    """Whose code a run holds, and the names its chunks get (errors say "line 3 of <description>")."""
+
+    own: tuple[str, str]
+    """(file name, description) of the question's own code."""
+    required: tuple[str, str]
+    """(file name, description) of a required question's code, ``{}`` standing for that question's id."""
+
+    def required_chunk(self, question_id: str, code: str) -> Chunk:
+        filename, description = self.required
+        return filename.format(question_id), description.format(question_id), code
+
+    def required_id(self, filename: str) -> str | None:
+        """The question a required chunk's file name stands for (None for any other file name)."""
+        prefix, suffix = self.required[0].split("{}")
+        if filename.startswith(prefix) and filename.endswith(suffix) and len(filename) > len(prefix) + len(suffix):
+            return filename[len(prefix):len(filename) - len(suffix)]
+        return None
+
+
+STUDENT = Side(ANSWER, ("<your answer to {}>", "your answer to {}"))
+AUTHOR = Side(REFERENCE, ("<reference of {}>", "the reference of {}"))
+
+
+def with_requirements(question: CodeQuestion, own: str, codes: Mapping[str, Any], side: Side) -> list[Chunk]:
+    """The ``requires`` rule, for students and references alike: the code of each question that
+    ``question.requires``, in that order, each a chunk named for its question, then ``own``.
+
+    ``codes`` maps question ids to code (a submission's answers, or the references). A required
+    question without code there is left out (the names it would have defined are then missing, and
+    the probes say so). Not transitive: a required question's own requirements do not run.
+    """
+    required = [side.required_chunk(r, codes[r]) for r in question.requires if isinstance(codes.get(r), str)]
+    return required + [(*side.own, own)]
+
+
 def student_chunks(question: CodeQuestion, answers: Mapping[str, Any]) -> list[Chunk] | None:
     """The student's required answers, then their answer to ``question`` (None when it is unanswered)."""
     own = answers.get(question.id)
     if not isinstance(own, str) or not own.strip():
         return None
-    required = [(f"<your answer to {r}>", f"your answer to {r}", answers[r]) for r in question.requires
-                if isinstance(answers.get(r), str)]
-    return required + [(*ANSWER, own)]
+    return with_requirements(question, own, answers, STUDENT)
 
 
 def reference_chunks(question: CodeQuestion, by_id: Mapping[str, CodeQuestion]) -> list[Chunk]:
@@ -50,16 +86,12 @@ def reference_chunks(question: CodeQuestion, by_id: Mapping[str, CodeQuestion]) 
     missing = [r for r in question.requires if r not in by_id]
     if missing:
         raise UserError(f"code question '{question.id}' requires unknown code question(s): {', '.join(missing)}")
-    return [(f"<reference of {r}>", f"the reference of {r}", by_id[r].reference) for r in question.requires] \
-        + [(*REFERENCE, question.reference)]
+    return with_requirements(question, question.reference, {r: by_id[r].reference for r in question.requires}, AUTHOR)
 
 
 def chunk_question(filename: str, question_id: str) -> str:
     """Which question's code a chunk file name stands for (``<reference of q>`` → q; the own chunk → ``question_id``)."""
-    for prefix in ("<reference of ", "<your answer to "):
-        if filename.startswith(prefix) and filename.endswith(">"):
-            return filename[len(prefix):-1]
-    return question_id
+    return next((found for side in (AUTHOR, STUDENT) if (found := side.required_id(filename))), question_id)
 
 
 def run_chunks(pool: SandboxPool, question: CodeQuestion, chunks: list[Chunk], *,
@@ -159,11 +191,13 @@ def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: Sandb
             outcomes[probe.id] = ProbeOutcome(False, f"not run: the {question.timeout_s:g} s time limit was reached")
         else:
             outcomes[probe.id] = ProbeOutcome(False, "not run: " + (run.crashed or "no result"))
-    note = ""
-    if run.timed_out:
-        note = f"your code ran past the {question.timeout_s:g} s time limit and was stopped"
-    elif run.crashed:
-        note = run.crashed
+    notes = []
     if run.code_error:
-        note = "; ".join(x for x in (f"your cell raised {run.code_error}", note) if x)
-    return outcomes, note
+        notes.append(f"your cell raised {run.code_error}")
+    if run.setup_error:  # the probes' NameErrors that follow would not say why
+        notes.append(f"the question's setup failed: {run.setup_error}")
+    if run.timed_out:
+        notes.append(f"your code ran past the {question.timeout_s:g} s time limit and was stopped")
+    elif run.crashed:
+        notes.append(run.crashed)
+    return outcomes, "; ".join(notes)

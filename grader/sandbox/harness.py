@@ -1,7 +1,8 @@
 """What runs inside the sandbox: the code, then the probes, each value sent as plain data.
 
 The only channel back to the grader is one pipe carrying JSON lines, one per probe, written as
-soon as each probe is evaluated (so ``os._exit`` in a later probe keeps the earlier values).
+soon as each probe is evaluated (so ``os._exit`` in a later probe keeps the earlier values). Every
+line is a record of :mod:`.protocol`, built by its functions.
 Values are encoded by :mod:`.encoding` by their exact type; the parent decodes them strictly
 (:mod:`.decode`) and compares them itself (:mod:`.compare`), so an object whose ``__eq__`` always
 says True is sent as ``{"$object": "Liar"}`` and cannot pass.
@@ -22,6 +23,7 @@ import sys
 import traceback
 from typing import Any
 
+from . import protocol
 from .encoding import encode
 
 MAX_ERROR = 300
@@ -45,20 +47,19 @@ def short_error(exc: BaseException, chunks: dict[str, str]) -> tuple[str, str | 
 def run(out_fd: int, chunks: list[list[str]], setup: str, probes: list[list[str]], *, flush_stdout: bool = False) -> None:
     """Execute each chunk ``[filename, description, code]`` then ``setup`` in one namespace, then every probe.
 
-    One JSON line per event: ``code_error`` (the first chunk that raised; later chunks still run, so
-    definitions made before the error stay), ``setup_error``, one line per probe, ``done``.
+    One JSON line per :class:`~.protocol.Event`: ``code_error`` (the first chunk that raised; later
+    chunks still run, so definitions made before the error stay), ``setup_error``, one line per
+    probe, ``done``.
     """
     write, dumps, encode_value, stdout = os.write, json.dumps, encode, sys.stdout
+    code_error, setup_error, probe_value, probe_error, done = (protocol.code_error, protocol.setup_error,
+                                                              protocol.probe_value, protocol.probe_error, protocol.done)
     names = {filename: where for filename, where, _ in chunks}
 
-    def emit(record: dict) -> None:
+    def emit(record: protocol.Record) -> None:
         data = (dumps(record, allow_nan=False) + "\n").encode()
         while data:
             data = data[write(out_fd, data):]
-
-    def error_record(event: str, exc: BaseException, where: dict[str, str] = names) -> dict:
-        text, filename, line = short_error(exc, where)
-        return {"event": event, "error": text, "chunk": filename, "line": line}
 
     namespace: dict[str, Any] = {"__name__": "__main__"}
     failed = False
@@ -67,7 +68,7 @@ def run(out_fd: int, chunks: list[list[str]], setup: str, probes: list[list[str]
             exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the sandbox's purpose
         except BaseException as exc:  # SystemExit and KeyboardInterrupt too: definitions made so far stay
             if not failed:
-                emit(error_record("code_error", exc))
+                emit(code_error(*short_error(exc, names)))
             failed = True
     if flush_stdout:
         try:
@@ -77,11 +78,11 @@ def run(out_fd: int, chunks: list[list[str]], setup: str, probes: list[list[str]
     try:
         exec(compile(setup, "<probe setup>", "exec"), namespace)  # noqa: S102
     except BaseException as exc:
-        emit(error_record("setup_error", exc, {**names, "<probe setup>": "the probe setup"}))
+        emit(setup_error(*short_error(exc, {**names, "<probe setup>": "the probe setup"})))
     for probe_id, expr in probes:
         try:
             value = eval(compile(expr, f"<probe {probe_id}>", "eval"), namespace)  # noqa: S307
-            emit({"probe": probe_id, "value": encode_value(value)})
+            emit(probe_value(probe_id, encode_value(value)))
         except BaseException as exc:
-            emit({"probe": probe_id, "error": short_error(exc, names)[0]})
-    emit({"event": "done"})
+            emit(probe_error(probe_id, short_error(exc, names)[0]))
+    emit(done())

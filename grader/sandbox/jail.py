@@ -26,12 +26,12 @@ import tempfile
 import traceback
 
 from . import identity as identity_module
-from . import isolate, libc, rootfs, seccomp
+from . import isolate, libc, protocol, rootfs, seccomp
 from .cgroups import skipped
 from .harness import run as run_harness
 
 
-def _report(fd: int, record: dict) -> None:
+def _report(fd: int, record: protocol.IsolationRecord) -> None:
     os.write(fd, (json.dumps(record) + "\n").encode())
 
 
@@ -116,8 +116,8 @@ def _init(request: dict, held: dict[str, bool], *, plan: rootfs.RootPlan, new_ro
     isolate.redirect_stdio_and_close_fds(keep, stdout=capture_fd)
     held["syscall_filter"] = filter_syscalls and seccomp.install()
     missing = [name for name in request.get("require", []) if not held.get(name)]
-    _report(out_fd, {"event": "isolation", "layers": {k: v for k, v in held.items() if isinstance(v, bool)},
-                     "identity": held["identity"], **({"refused": missing} if missing else {})})
+    layers = {k: v for k, v in held.items() if isinstance(v, bool)}
+    _report(out_fd, protocol.isolation(layers, held["identity"], missing))
     if missing:
         return
     run_harness(out_fd, request["chunks"], request["setup"], request["probes"], flush_stdout=capture_fd is not None)
