@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 DAY48 = ROOT / "quizzes" / "day48-lora-qlora.yaml"
 DAY48_KEY = {"q1": "B", "q2": "C", "q3": "B", "q4": "C", "q5": "B", "q6": "C", "q7": "C", "q8": "C", "q9": "B", "q10": "C"}
 
