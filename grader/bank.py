@@ -60,7 +60,7 @@ class Bank(StrictModel):
         seen: dict[str, int] = {}
         for index, question in enumerate(questions):
             if question.id in seen:
-                raise located(f"[{index}].id", f"duplicate question id '{question.id}' (first used by questions[{seen[question.id]}])")
+                raise located((index, "id"), f"duplicate question id '{question.id}' (first used by questions[{seen[question.id]}])")
             seen[question.id] = index
         return questions
 
@@ -69,7 +69,7 @@ class Bank(StrictModel):
         if self.badge and self.badge.questions:
             unknown = [i for i in self.badge.questions if i not in {q.id for q in self.questions}]
             if unknown:
-                raise located("badge.questions", f"unknown question ids: {', '.join(unknown)}")
+                raise located(("badge", "questions"), f"unknown question ids: {', '.join(unknown)}")
         return self
 
     def badge_question_ids(self) -> list[str]:
@@ -85,7 +85,7 @@ class Bank(StrictModel):
         salt = info.data.get("key_salt")
         for index, question in enumerate(questions):
             if question.hashed_keys and salt is None:
-                raise located(f"[{index}]", "this question's key is hashed (a student copy) but the bank has no `key_salt`")
+                raise located((index,), "this question's key is hashed (a student copy) but the bank has no `key_salt`")
             question._key_salt = salt
         return questions
 

@@ -7,8 +7,8 @@
     python -m grader schema [--out FILE]
 
 Exit status: 0 success; 1 invalid banks, a submission that could not get a row, or (doctor) an
-essential isolation layer missing; 2 bad arguments, a bad bank given to ``grade``, or a sandbox
-without its essential layers (unless ``--unsafe-sandbox``).
+essential isolation layer missing; 2 bad arguments, a bad bank given to ``grade``, ``release`` or
+``nbgrader-export``, or a sandbox without its essential layers (unless ``--unsafe-sandbox``).
 """
 from __future__ import annotations
 
@@ -103,11 +103,7 @@ def _grade(args: argparse.Namespace) -> int:
     from .loader import load_bank
     from .submissions import expand_submissions
 
-    try:
-        bank = load_bank(args.bank)
-    except BankError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    bank = load_bank(args.bank)
     missing = [s for s in args.submissions if not Path(s).exists()]
     if missing:
         raise UserError(f"no such file or folder: {', '.join(missing)}")
@@ -128,11 +124,7 @@ def _release(args: argparse.Namespace) -> int:
     from .loader import load_bank
     from .release import release
 
-    try:
-        bank = load_bank(args.bank)
-    except BankError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    bank = load_bank(args.bank)
     for path in release(bank=bank, out_dir=args.out):
         print(f"wrote {path}")
     return 0
@@ -142,11 +134,7 @@ def _nbgrader_export(args: argparse.Namespace) -> int:
     from .loader import load_bank
     from .nbgrader_export import export
 
-    try:
-        bank = load_bank(args.bank)
-    except BankError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    bank = load_bank(args.bank)
     print(f"wrote {export(bank=bank, course_dir=args.out)}")
     return 0
 
@@ -190,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                 "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export}
     try:
         return handlers[args.command](args)
+    except BankError as exc:  # already says file:line: field: message, one problem per line
+        print(exc, file=sys.stderr)
+        return 2
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

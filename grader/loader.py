@@ -5,7 +5,6 @@ Every problem found in one pass is reported, each as ``file:line: field.path: me
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,8 @@ from .bank import Badge, Bank
 from .errors import BankError, BankIssue
 from .kinds import KINDS, QUESTION_TYPES, Concept, Probe
 from .models import Option, QuestionBase
+from .models.base import LOCATED
 from .yaml_source import SourceMap, format_loc, parse_yaml_text, read_text
-
-_SUBPATH = re.compile(r"^(?:Value error, )?@(?P<sub>[^@]*)@ (?P<msg>.*)$", re.S)
-_SUBPATH_PART = re.compile(r"\[(\d+)\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _parse_subpath(sub: str) -> tuple[Any, ...]:
-    return tuple(int(m.group(1)) if m.group(1) is not None else m.group(2) for m in _SUBPATH_PART.finditer(sub))
-
 
 def _allowed_fields(data: Any, loc: tuple[Any, ...]) -> list[str]:
     """Field names valid at the model that holds ``loc``'s last key (for 'did you mean' hints)."""
@@ -80,10 +72,8 @@ def _issues_from_validation(exc: ValidationError, data: Any, source: SourceMap, 
         message = _friendly(error, data, loc)
         if error["type"] == "union_tag_invalid":
             loc = loc + ("type",)
-        match = _SUBPATH.match(message)
-        if match:
-            loc = loc + _parse_subpath(match.group("sub"))
-            message = match.group("msg")
+        if error["type"] == LOCATED:  # a validator's error below its field (grader.models.base.located)
+            loc = loc + tuple(error["ctx"]["subpath"])
         line, column, _ = source.locate(loc)
         issues.append(BankIssue(path, line, column, format_loc(loc), message))
     issues.sort(key=lambda i: (i.line or 0, i.column or 0))

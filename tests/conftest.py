@@ -1,12 +1,19 @@
-"""Shared fixtures: the repository root and a helper to write small banks."""
+"""Shared fixtures: the repository root and a helper to write small banks.
+
+Also puts the helpers in tests/fixtures (``hostile``, ``synthetic``) on ``sys.path`` once for every
+test module, which imports them by name.
+"""
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import FIXTURES, ROOT
+
+sys.path[:0] = [str(FIXTURES), str(FIXTURES / "submissions")]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 
 
 def execute_notebook(path: str | Path, *, timeout_s: int = 600, extra_env: dict[str, str] | None = None):

@@ -9,18 +9,15 @@ earns the points.
 from __future__ import annotations
 
 import csv
-import sys
-from pathlib import Path
 
 import pytest
 
 from grader import load_bank
 from grader.grading import grade_submissions
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-from synthetic import filled_notebook, write  # noqa: E402
+from paths import ROOT
+from synthetic import filled_notebook, write
 
-ROOT = Path(__file__).resolve().parents[1]
 BODY = ("import torch\nfrom transformers import BitsAndBytesConfig\n\ndef make_bnb_config():\n"
         "    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,\n"
         "                              bnb_4bit_compute_dtype=torch.bfloat16, llm_int8_skip_modules={skip!r})\n")

@@ -11,10 +11,9 @@ import pytest
 
 from grader import load_bank
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-from synthetic import BROKEN, PARTLY_WRONG, correct_answers, filled_notebook, write  # noqa: E402
+from paths import ROOT
+from synthetic import BROKEN, PARTLY_WRONG, correct_answers, filled_notebook, write
 
-ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "quizzes" / "lora-assignment.yaml"
 
 

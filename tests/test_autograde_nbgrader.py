@@ -13,10 +13,10 @@ import pytest
 
 from grader import load_bank
 
+from paths import ROOT
+from synthetic import PARTLY_WRONG, correct_answers
+
 pytest.importorskip("nbgrader")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-from synthetic import PARTLY_WRONG, correct_answers  # noqa: E402
 
 MARK = re.compile(r"^# answer: (\S+)")
 

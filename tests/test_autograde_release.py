@@ -4,14 +4,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from grader import load_bank
 from grader.kinds import CodeQuestion
 from grader.nbwriter import source_text
 from grader.submissions import read_submission
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 BANK = ROOT / "quizzes" / "lora-assignment.yaml"
 
 

@@ -14,7 +14,7 @@ import pytest
 from course.data import DATA_DIR, Example, load_sentiment, stratified_subset
 from course.env import PROFILES
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 
 
 def _generator():

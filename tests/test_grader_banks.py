@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -11,7 +10,8 @@ from grader.kinds import CodeOutputQuestion
 from grader.scoring.normalize import normalize_output
 from grader.snippets import run_snippet
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 #: seed file → (bank id, question count per type). The closing note's table comes from here.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 DAY48 = ROOT / "quizzes" / "day48-lora-qlora.yaml"
 DAY48_KEY = {"q1": "B", "q2": "C", "q3": "B", "q4": "C", "q5": "B", "q6": "C", "q7": "C", "q8": "C", "q9": "B", "q10": "C"}
 
@@ -107,11 +108,20 @@ def test_grade_folder_of_answer_files(tmp_path):
     assert "not valid JSON" in (out / "feedback" / "cut.md").read_text()
 
 
-def test_grade_with_a_bad_bank_exits_2(tmp_path, root):
+@pytest.mark.parametrize("command", [
+    ["grade", "--bank", "fixtures/banks/many_errors.yaml", "--out", "{out}", "{sub}"],
+    ["release", "fixtures/banks/many_errors.yaml", "-o", "{out}"],
+    ["nbgrader-export", "fixtures/banks/many_errors.yaml", "-o", "{out}"],
+], ids=lambda command: command[0])
+def test_a_bad_bank_exits_2_with_every_located_problem(command, tmp_path, root):
+    """Every command that loads a bank reports it the way validate does (no ``error:`` prefix) and writes nothing."""
     sub = tmp_path / "a.json"
     sub.write_text('{"answers": {}}')
-    proc = grader("grade", "--bank", str(root / "tests/fixtures/banks/many_errors.yaml"), "--out", str(tmp_path / "o"), str(sub))
-    assert proc.returncode == 2 and "many_errors.yaml:4:" in proc.stderr and "Traceback" not in proc.stderr
+    out = tmp_path / "o"
+    proc = grader(*(arg.format(out=out, sub=sub) for arg in command), cwd=root / "tests")
+    expected = (root / "tests/fixtures/banks/many_errors.expected").read_text().splitlines()
+    assert (proc.returncode, proc.stderr.splitlines(), proc.stdout) == (2, expected, "")
+    assert not out.exists()
 
 
 def test_grade_without_arguments_is_a_usage_error():

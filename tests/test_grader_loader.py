@@ -61,6 +61,36 @@ def test_single_error_is_located(write_bank, questions, line, field, message):
     assert str(info.value).startswith(f"{path}:{line}: {field}: ")
 
 
+def test_errors_below_a_validated_field_point_at_the_nested_line(write_bank):
+    """A list validator's error (duplicate id, bad probe) names the item's own key and line, not the list's."""
+    questions = """\
+  - {id: q1, type: numeric, prompt: x, answer: 1}
+  - id: q2
+    type: multiple_choice
+    prompt: y
+    options:
+      - {id: a, text: one, correct: true}
+      - {id: b, text: two}
+      - text: three
+        id: A
+  - id: q3
+    type: code
+    prompt: z
+    reference: 'x = 1'
+    checks:
+      - {id: p, name: P, expr: 'x == 1'}
+      - id: r
+        name: R
+        expr: 'x ==='"""
+    path = write_bank(bank_text(questions))
+    with pytest.raises(BankError) as info:
+        load_bank(path)
+    assert [(i.line, i.field) for i in info.value.issues] == [
+        (13, "questions[1].options[2].id"), (22, "questions[2].checks[1].expr")], str(info.value)
+    assert info.value.issues[0].message.startswith("duplicate option id 'A' (also options[0])")
+    assert info.value.issues[1].message.startswith("not a Python expression")
+
+
 @pytest.mark.parametrize("text, message, line", [
     ("", "the file is empty", 1),
     ("- a\n- b\n", "top level must be a mapping", 1),

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import run_grader  # noqa: E402
+from hostile import run_grader
 
 HEAD = "id: bad\ntitle: Bad\nsource: original\n"
 NUMERIC = "questions:\n  - {id: q, type: numeric, prompt: x, answer: 1}\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,10 +18,8 @@ import pytest
 from grader import load_bank
 from grader.sandbox.housekeeping import remove_folder
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import ROOT, assignment_class, run_grader  # noqa: E402
-from synthetic import correct_answers, filled_notebook  # noqa: E402
+from hostile import ROOT, assignment_class, run_grader
+from synthetic import correct_answers, filled_notebook
 
 QUESTIONS = ["lora-principle", "qlora-techniques", "total-params", "count-params"]
 DEEP_FOLDERS = 1500

@@ -11,18 +11,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from grader import load_bank
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import (ROOT, SECRET, SECRET_NAME, bank_file, cgroup_pools, grader_command,  # noqa: E402
+from hostile import (ROOT, SECRET, SECRET_NAME, bank_file, cgroup_pools, grader_command,
                      run_grader, sandbox_processes, wait_until)
-from synthetic import correct_answers, filled_notebook, write  # noqa: E402
+from synthetic import correct_answers, filled_notebook, write
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
 SLOW = "import time\ntime.sleep(120)\ndef count_lora_params(d, k, r):\n    return r * (d + k)\n"

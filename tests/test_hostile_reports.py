@@ -18,7 +18,6 @@ import csv
 import json
 import re
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,10 +25,8 @@ import pytest
 from grader import load_bank
 from grader.safetext import path_text
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import ROOT, assignment_class, output_text, run_grader  # noqa: E402
-from synthetic import correct_answers, filled_notebook  # noqa: E402
+from hostile import ROOT, assignment_class, output_text, run_grader
+from synthetic import correct_answers, filled_notebook
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
 

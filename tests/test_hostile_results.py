@@ -11,8 +11,6 @@ so none passes for what it is not.
 from __future__ import annotations
 
 import csv
-import sys
-from pathlib import Path
 
 import numpy
 import pytest
@@ -22,10 +20,8 @@ from grader.sandbox import compare_values, parse_output
 from grader.sandbox.decode import check_value, decode_records
 from grader.sandbox.encoding import encode
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import assignment_class, output_text, run_grader  # noqa: E402
-from synthetic import correct_answers, filled_notebook, write  # noqa: E402
+from hostile import assignment_class, output_text, run_grader
+from synthetic import correct_answers, filled_notebook, write
 
 REF = "def count_lora_params(d, k, r):\n    return r * (d + k)\n"
 FORGE = '''

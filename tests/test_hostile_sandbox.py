@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import textwrap
 import threading
 from pathlib import Path
@@ -27,11 +26,9 @@ import pytest
 
 from grader.sandbox import Limits, SandboxPool
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import (ROOT, SECRET, assignment_class, output_text, processes_mentioning, run_grader,  # noqa: E402
+from hostile import (ROOT, SECRET, assignment_class, output_text, processes_mentioning, run_grader,
                      sandbox_processes, shm_state, wait_until, world_readable)
-from synthetic import correct_answers, filled_notebook, write  # noqa: E402
+from synthetic import correct_answers, filled_notebook, write
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,9 @@ import pytest
 from grader import load_bank
 from grader.grading import grade_submissions
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-from synthetic import correct_answers, filled_notebook, write  # noqa: E402
+from paths import ROOT
+from synthetic import correct_answers, filled_notebook, write
 
-ROOT = Path(__file__).resolve().parents[1]
 GOOD = "def count_lora_params(d, k, r):\n    return r * (d + k)\n"
 
 HOSTILE: dict[str, tuple[str, bool]] = {

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import SECRET, processes_mentioning, run_grader, sandbox_processes, wait_until, world_readable  # noqa: E402
+from hostile import SECRET, processes_mentioning, run_grader, sandbox_processes, wait_until, world_readable
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
 MARKER = "5151.75"

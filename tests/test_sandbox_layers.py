@@ -15,11 +15,9 @@ from grader import load_bank
 from grader.sandbox import cgroups
 from grader.sandbox.layers import ESSENTIAL, LAYERS
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "submissions"))
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from hostile import (ROOT, bank_file, processes_mentioning, run_grader, sandbox_processes,  # noqa: E402
+from hostile import (ROOT, bank_file, processes_mentioning, run_grader, sandbox_processes,
                      wait_until)
-from synthetic import correct_answers, filled_notebook, write  # noqa: E402
+from synthetic import correct_answers, filled_notebook, write
 
 MARKER = "6161.5"
 DAEMON = ("import os\nif os.fork() == 0:\n    os.setsid()\n    os.execv('/bin/sleep', ['sleep', '" + MARKER + "'])\n"

@@ -17,7 +17,8 @@ import pytest
 
 from grader import load_bank
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 QUIZZES = ROOT / "quizzes"
 SEEDS = Path(os.environ.get("COURSE_SEEDS_DIR", "/work/shared/seeds"))
 

@@ -11,13 +11,13 @@ import io
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from grader import load_bank, score_answers
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 FLASHCARDS = ROOT / "quizzes" / "lora-qlora-flashcards-practice.yaml"
 CHALLENGES = ROOT / "quizzes" / "lora-qlora-challenges.yaml"
 

@@ -1,14 +1,14 @@
 """Student copies (grader.keys): keys hidden as salted hashes, self-checking unchanged."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from grader import BankError, load_bank, parse_bank, score_answers, score_question
 from grader.keys import student_copy, student_copy_yaml, write_student_copy
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 SEED_BANKS = sorted((ROOT / "quizzes").glob("*.yaml"))
 
 TYPED = """

@@ -6,14 +6,14 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from grader import load_bank
 from grader.widgets import markdown_fallback
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 FOLDER = ROOT / "notebooks" / "quizzes"
 SEED_BANKS = sorted(p for p in (ROOT / "quizzes").glob("*.yaml") if load_bank(p).source.endswith(".txt"))
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

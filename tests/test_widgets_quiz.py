@@ -6,7 +6,6 @@ the widgets show. No kernel or browser is needed: ipywidgets builds its models w
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import ipywidgets
 import pytest
@@ -16,7 +15,8 @@ from grader.keys import student_copy_yaml
 from grader.submissions import read_submission
 from grader.widgets import Quiz
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
+
 DAY48 = ROOT / "quizzes" / "day48-lora-qlora.yaml"
 CHALLENGES = ROOT / "quizzes" / "lora-qlora-challenges.yaml"
 

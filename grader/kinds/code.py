@@ -70,18 +70,18 @@ class CodeQuestion(QuestionBase):
         seen: dict[str, int] = {}
         for index, probe in enumerate(checks):
             if probe.id in seen:
-                raise located(f"[{index}].id", f"duplicate probe id '{probe.id}' (also checks[{seen[probe.id]}])")
+                raise located((index, "id"), f"duplicate probe id '{probe.id}' (also checks[{seen[probe.id]}])")
             seen[probe.id] = index
             if len(probe.expr) > MAX_EXPR_CHARS:
-                raise located(f"[{index}].expr", f"the expression has {len(probe.expr):,} characters, more than the "
-                                                 f"{MAX_EXPR_CHARS:,} a probe may have (put helpers in `setup`)")
+                raise located((index, "expr"), f"the expression has {len(probe.expr):,} characters, more than the "
+                                               f"{MAX_EXPR_CHARS:,} a probe may have (put helpers in `setup`)")
             try:
                 compile(probe.expr, f"<probe {probe.id}>", "eval")
             except SyntaxError as exc:
-                raise located(f"[{index}].expr", f"not a Python expression: {exc.msg}") from None
+                raise located((index, "expr"), f"not a Python expression: {exc.msg}") from None
             except (RecursionError, MemoryError, ValueError) as exc:  # nesting the compiler cannot follow; NUL bytes
-                raise located(f"[{index}].expr", f"not a Python expression the compiler accepts ({type(exc).__name__}: "
-                                                 "nested too deeply or not text)") from None
+                raise located((index, "expr"), f"not a Python expression the compiler accepts ({type(exc).__name__}: "
+                                               "nested too deeply or not text)") from None
         return checks
 
     @property

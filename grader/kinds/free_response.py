@@ -30,7 +30,7 @@ class Concept(StrictModel):
     @classmethod
     def _some_matcher(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
         for index, pattern in enumerate(patterns):
-            check_regex(pattern, f"[{index}]")
+            check_regex(pattern, (index,))
         if not patterns and not info.data.get("keywords"):
             raise ValueError("a concept needs at least one keyword or pattern")
         return patterns
@@ -53,7 +53,7 @@ class FreeResponseQuestion(QuestionBase):
         seen: dict[str, int] = {}
         for index, concept in enumerate(concepts):
             if concept.id in seen:
-                raise located(f"[{index}].id", f"duplicate concept id '{concept.id}' (also concepts[{seen[concept.id]}])")
+                raise located((index, "id"), f"duplicate concept id '{concept.id}' (also concepts[{seen[concept.id]}])")
             seen[concept.id] = index
         return concepts
 

@@ -31,7 +31,7 @@ class TextQuestion(QuestionBase):
     @classmethod
     def _some_key(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
         for index, pattern in enumerate(patterns):
-            check_regex(pattern, f"[{index}]")
+            check_regex(pattern, (index,))
         if not patterns and not info.data.get("answers") and not info.data.get("answer_hashes"):
             raise ValueError("a text question needs at least one accepted answer in `answers` or a regex in `patterns`")
         return patterns

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", min_length=1, max_length=80)]
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
@@ -22,11 +23,15 @@ class StrictModel(BaseModel):
                               use_attribute_docstrings=True, frozen=False, allow_inf_nan=False)
 
 
-def located(subpath: str, message: str) -> ValueError:
+LOCATED = "located"
+"""The pydantic error type of :func:`located`."""
+
+
+def located(subpath: tuple[str | int, ...], message: str) -> PydanticCustomError:
     """A validator error that points below the field being validated.
 
     pydantic locates a field validator's error at the field itself (``questions``); for a duplicate
-    id we want ``questions[4].id``. The loader strips the ``@subpath@`` prefix and appends it to the
-    location, so the author is sent to the exact line.
+    id we want ``questions[4].id``, so ``subpath`` is ``(4, "id")``. It travels in the error's context
+    (``ctx["subpath"]``) and the loader appends it to the location, so the author is sent to the exact line.
     """
-    return ValueError(f"@{subpath}@ {message}")
+    return PydanticCustomError(LOCATED, "{message}", {"subpath": subpath, "message": message})

@@ -48,7 +48,7 @@ def check_unique_option_ids(options: list[Option]) -> list[Option]:
     for index, option in enumerate(options):
         key = option.id.casefold()
         if key in seen:
-            raise located(f"[{index}].id", f"duplicate option id '{option.id}' (also options[{seen[key]}]); "
+            raise located((index, "id"), f"duplicate option id '{option.id}' (also options[{seen[key]}]); "
                           "option ids are matched case-insensitively and must be unique")
         seen[key] = index
     return options

@@ -41,7 +41,7 @@ MAX_EXPR_CHARS = 10_000
 """A probe expression is compiled when the bank loads; helpers belong in the question's ``setup``."""
 
 
-def check_regex(pattern: str, where: str) -> None:
+def check_regex(pattern: str, where: tuple[str | int, ...]) -> None:
     """Patterns run on the ``regex`` package (with a time limit, grader/scoring/patterns.py): compile them with it,
     unless they are too big to compile safely (:mod:`.regexsize`)."""
     problem = size_problem(pattern)
