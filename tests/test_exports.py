@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from paths import FIXTURES, ROOT
 
 from grader.cli import main
 from grader.exports.export import FORMATS, export_bank, report_path
 from grader.keys import write_student_copy
 from grader.loader import load_bank
 
-ROOT = Path(__file__).resolve().parents[1]
-EVERY_KIND = ROOT / "tests" / "fixtures" / "banks" / "every_kind.yaml"
+EVERY_KIND = FIXTURES / "banks" / "every_kind.yaml"
 SEEDS = sorted(p for p in (ROOT / "quizzes").glob("*.yaml"))
 
 pytest.importorskip("text2qti")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from lms_readers.canvas_qti import QtiItem, read_package
+from paths import FIXTURES, ROOT
 
 from grader.exports import canvas_qti
 from grader.exports.items import bank_info, lms_items
@@ -13,11 +14,10 @@ from grader.kinds import KINDS
 from grader.loader import load_bank
 from grader.markup import markdown_html, strip_tags
 
-ROOT = Path(__file__).resolve().parents[1]
 BANKS = [ROOT / "quizzes" / name for name in (
     "coursera-peft-graded-quiz.yaml", "day48-lora-qlora.yaml", "ibm-peft-graded-quiz.yaml",
     "lora-qlora-challenges.yaml", "lora-qlora-flashcards-practice.yaml", "lora-assignment.yaml")]
-EVERY_KIND = ROOT / "tests" / "fixtures" / "banks" / "every_kind.yaml"
+EVERY_KIND = FIXTURES / "banks" / "every_kind.yaml"
 CANVAS_TYPE = {"single": "multiple_choice_question", "multiple": "multiple_answers_question",
                "numeric": "numerical_question", "short": "short_answer_question", "essay": "essay_question",
                "description": "text_only_question"}

@@ -13,6 +13,7 @@ from lms_readers.moodle_xml import (
     import_problems,
     read_quiz,
 )
+from paths import FIXTURES, ROOT
 
 from grader.exports import gift, moodle_xml
 from grader.exports.export import export_bank
@@ -21,11 +22,10 @@ from grader.kinds.records import LmsAnswer, LmsItem
 from grader.loader import load_bank
 from grader.markup import markdown_html, strip_tags
 
-ROOT = Path(__file__).resolve().parents[1]
 BANKS = [ROOT / "quizzes" / name for name in (
     "coursera-peft-graded-quiz.yaml", "day48-lora-qlora.yaml", "ibm-peft-graded-quiz.yaml",
     "lora-qlora-challenges.yaml", "lora-qlora-flashcards-practice.yaml", "lora-assignment.yaml")]
-EVERY_KIND = ROOT / "tests" / "fixtures" / "banks" / "every_kind.yaml"
+EVERY_KIND = FIXTURES / "banks" / "every_kind.yaml"
 ALL_BANKS = [*BANKS, EVERY_KIND]
 QTYPE = {"single": "multichoice", "multiple": "multichoice", "numeric": "numerical", "short": "shortanswer",
          "essay": "essay", "description": "description"}

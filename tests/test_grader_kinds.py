@@ -12,15 +12,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from paths import ROOT
 
 from grader.bank import Bank, bank_model
-from grader.kinds import KINDS, InputSpec, Kind, LmsAnswer, LmsItem, NbCell, NbgraderContext, question_markdown
+from grader.kinds import (
+    KINDS,
+    InputSpec,
+    Kind,
+    LmsAnswer,
+    LmsItem,
+    NbCell,
+    NbgraderContext,
+    question_markdown,
+)
 from grader.kinds.common import common_losses, general_feedback, is_blank
 from grader.models.question import QuestionBase
 from grader.scorer import describe_key, score_answers
 from grader.scoring.verdict import Verdict, invalid, unanswered
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- the toy kind: what a new module under grader/kinds/ would hold ---------------------------------
