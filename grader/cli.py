@@ -113,8 +113,8 @@ def _grade(args: argparse.Namespace) -> int:
                             reveal_key=not args.hide_key, progress=not args.no_progress,
                             jobs=args.jobs, resume=args.resume, bank_path=args.bank,
                             unsafe_sandbox=args.unsafe_sandbox)
-    passed = sum(1 for _, r, _ in run.graded if r is not None and r.passed)
-    unreadable = sum(1 for _, r, _ in run.graded if r is None)
+    passed = sum(1 for graded in run.graded if graded.result is not None and graded.result.passed)
+    unreadable = sum(1 for graded in run.graded if graded.result is None)
     print(f"graded {len(run.graded)} submission(s): {passed} passed, {unreadable} unreadable; "
           f"wrote {run.out_dir / 'grades.csv'} and {run.out_dir / 'feedback'}/")
     return 1 if run.failures else 0

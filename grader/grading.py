@@ -35,24 +35,32 @@ from .submissions.worker import ParserPool
 
 
 @dataclass
-class GradeRun:
-    """What a grading run did: one entry per graded submission, in the order they finished."""
+class Graded:
+    """One graded submission: what was read, its score (None when it could not be graded) and why."""
 
-    out_dir: Path
-    graded: list[tuple[str, QuizResult | None, str]] = field(default_factory=list)
-    failures: int = 0
-    """Submissions that could not get a row because of an internal error."""
-    skipped: int = 0
-    """Submissions skipped by ``resume`` because ``grades.csv`` already had them."""
-
-
-@dataclass
-class _Graded:
     submission: Submission
     sha256: str
     result: QuizResult | None
     reason: str
+    """The grades.csv reason: the problems found, or why it could not be graded."""
     internal_error: bool = False
+    """A bug in the grader (not the submission) cost this submission its score or its reports."""
+
+    @property
+    def student(self) -> str:
+        return self.submission.student
+
+
+@dataclass
+class GradeRun:
+    """What a grading run did: one entry per graded submission, in the order they finished."""
+
+    out_dir: Path
+    graded: list[Graded] = field(default_factory=list)
+    failures: int = 0
+    """Submissions that could not get a row because of an internal error."""
+    skipped: int = 0
+    """Submissions skipped by ``resume`` because ``grades.csv`` already had them."""
 
 
 def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str | Path, reveal_key: bool = True,
@@ -100,7 +108,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
         append_run_metadata(out_dir, bank=bank, bank_path=bank_path, submissions=len(todo), sandbox=sandbox,
                             append=resume)
 
-        def work(item: tuple[Path, str]) -> _Graded:
+        def work(item: tuple[Path, str]) -> Graded:
             path, sha = item
             return _grade_one(bank, path, sha, code_ids, code_questions, references, pool, parser, reveal_key, require,
                               owned)
@@ -116,7 +124,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
                     except Exception:  # a bug writing one student's reports must not cost the others their rows
                         graded.internal_error = True
                     run.failures += graded.internal_error
-                    run.graded.append((graded.submission.student, graded.result, graded.reason))
+                    run.graded.append(graded)
             except BaseException:  # Ctrl-C: stop the sandboxes now rather than wait for them to finish
                 executor.shutdown(wait=False, cancel_futures=True)
                 if pool is not None:
@@ -146,13 +154,13 @@ def _check_isolation(pool: SandboxPool, unsafe: bool) -> dict:
 
 def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_questions: list[CodeQuestion],
                references: ReferenceValues, pool: SandboxPool | None, parser: ParserPool, reveal_key: bool,
-               require: tuple[str, ...], owned: set[str] = frozenset()) -> _Graded:
+               require: tuple[str, ...], owned: set[str] = frozenset()) -> Graded:
     """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
     submission = Submission(path=path, student=stem_name(path))
     try:
         submission = _check_claim(parser.read(path, code_ids), owned)
         if submission.unreadable:
-            return _Graded(submission, sha, None, reason_text(submission.problems[-1:]))
+            return Graded(submission, sha, None, reason_text(submission.problems[-1:]))
         outcomes: dict[str, dict[str, ProbeOutcome]] = {}
         for question in code_questions:
             chunks = student_chunks(question, submission.answers)
@@ -172,18 +180,19 @@ def _grade_one(bank: Bank, path: Path, sha: str, code_ids: frozenset[str], code_
         reasons = list(submission.problems)
         if result.unknown_ids:
             reasons.append(f"unknown question ids: {id_list(result.unknown_ids)}")
-        return _Graded(submission, sha, result, reason_text(reasons))
+        return Graded(submission, sha, result, reason_text(reasons))
     except Exception as exc:  # a bug must not cost the other students their grades
-        return _Graded(submission, sha, None, f"internal error while grading: {type(exc).__name__}: {exc}", True)
+        return Graded(submission, sha, None, f"internal error while grading: {type(exc).__name__}: {exc}", True)
 
 
 def _check_claim(submission: Submission, owned: set[str]) -> Submission:
-    """A file may name its student (DESIGN.md), but not one who hands in a file under their own name in this run.
+    """A file may name its student, but not one who hands in a file under their own name in this run.
 
     Names inside a file are claims nobody checked: without this, a file saying ``"student": "bob"``
     would take bob's row, use up his attempts and, under ``keep: latest``, replace his grade. ``owned``
     holds the names this run's file names give. A later run may still add an attempt for bob under
-    another file name (a retry, ``--resume``): docs/autograding.md lists that as a limit.
+    another file name (a retry, ``--resume``): docs/autograding.md ("Whose submission it is") states
+    the rule and that limit.
     """
     stem = stem_name(submission.path)
     claimed = submission.claimed
@@ -194,7 +203,7 @@ def _check_claim(submission: Submission, owned: set[str]) -> Submission:
     return submission
 
 
-def _write(graded: _Graded, bank: Bank, out_dir: Path, writer: GradesWriter, gradebook: Gradebook,
+def _write(graded: Graded, bank: Bank, out_dir: Path, writer: GradesWriter, gradebook: Gradebook,
            used_names: set[str]) -> None:
     sub = graded.submission
     row_written = False

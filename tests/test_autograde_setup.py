@@ -39,6 +39,8 @@ def graded(tmp_path_factory, sandbox_layers):
 def test_a_working_setup_adds_no_reason(graded):
     run, rows, _ = graded
     assert run.failures == 0
+    by_student = {g.student: g for g in run.graded}
+    assert set(by_student) == set(ANSWERS) and by_student["ana"].result.passed
     assert float(rows["ana"]["score"]) == 1, rows["ana"]["reason"]
     assert "setup" not in rows["ana"]["reason"]
 
