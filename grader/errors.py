@@ -33,8 +33,8 @@ class BankIssue:
 class BankError(UserError):
     """A bank that cannot be loaded. ``issues`` holds every problem found, first one first.
 
-    ``path``, ``line`` and ``message`` describe the first issue, as the Python API contract in
-    DESIGN.md promises; ``str(error)`` lists all of them, one per line.
+    ``path``, ``line`` and ``message`` describe the first issue, as the README's "From Python" example
+    promises; ``str(error)`` lists all of them, one per line.
     """
 
     def __init__(self, issues: list[BankIssue]):

@@ -1,4 +1,4 @@
-"""Answers inside a notebook (contract in DESIGN.md).
+"""Answers inside a notebook (the format students see in quizzes/README.md, "Answer files").
 
 A code cell whose first line is ``# answer: <question-id>`` answers that question. For choice,
 numeric and text questions the cell is ``answer = <Python literal>``, read with ``ast.literal_eval``
