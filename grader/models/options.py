@@ -1,8 +1,6 @@
 """A choice option: what the student may pick, whether it is right, and what picking it teaches."""
 from __future__ import annotations
 
-from pydantic import Field
-
 from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located, repeated
 
 
@@ -50,6 +48,3 @@ def check_unique_option_ids(options: list[Option]) -> list[Option]:
                       "option ids are matched case-insensitively and must be unique")
     return options
 
-
-OptionList = list[Option]
-MIN_OPTIONS = Field(min_length=2)
