@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from .kinds import KINDS, Question, Registry
-from .models.base import NonEmptyStr, StrictModel, located
+from .models.base import NonEmptyStr, StrictModel, located, repeated
 
 BankId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=80)]
 
@@ -57,11 +57,9 @@ class Bank(StrictModel):
     @field_validator("questions")
     @classmethod
     def _unique_ids(cls, questions: list[Question]) -> list[Question]:
-        seen: dict[str, int] = {}
-        for index, question in enumerate(questions):
-            if question.id in seen:
-                raise located((index, "id"), f"duplicate question id '{question.id}' (first used by questions[{seen[question.id]}])")
-            seen[question.id] = index
+        if duplicates := duplicate_question_ids([q.id for q in questions]):
+            index, message = duplicates[0]
+            raise located((index, "id"), message)
         return questions
 
     @model_validator(mode="after")
@@ -126,6 +124,15 @@ class Bank(StrictModel):
         if not kept:
             raise KeyError(f"bank '{self.id}' has no question of type {', '.join(types)}")
         return self.model_copy(update={"questions": kept})
+
+
+def duplicate_question_ids(ids: Sequence[object]) -> list[tuple[int, str]]:
+    """``(index, message)`` for every question whose id an earlier question already uses (ids that are
+    not strings are skipped). ``Bank`` reports the first; the loader all of them, from the raw data,
+    because pydantic skips the list's check when any question fails."""
+    keys = [i if isinstance(i, str) else None for i in ids]
+    return [(index, f"duplicate question id '{keys[index]}' (first used by questions[{first}])")
+            for index, first in repeated(keys)]
 
 
 def bank_model(registry: Registry) -> type[Bank]:

@@ -79,9 +79,5 @@ class Gradebook:
     def summary(self, bank: Bank, student: str) -> AttemptSummary:
         return summarize_attempts(bank, self.percents(bank.id, student))
 
-    def students(self, bank_id: str) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT student FROM attempts WHERE bank_id = ? ORDER BY student",
-                                               (bank_id,))]
-
     def close(self) -> None:
         self._db.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .bank import Badge, Bank
+from .bank import Badge, Bank, duplicate_question_ids
 from .errors import BankError, BankIssue
 from .kinds import KINDS, QUESTION_TYPES, Concept, Probe
 from .models import Option, QuestionBase
@@ -109,18 +109,11 @@ def _duplicate_id_issues(data: dict[str, Any], source: SourceMap, path: str) -> 
     questions = data.get("questions")
     if not isinstance(questions, list):
         return []
-    issues, seen = [], {}
-    for index, item in enumerate(questions):
-        qid = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(qid, str):
-            continue
-        if qid in seen:
-            loc = ("questions", index, "id")
-            line, column, _ = source.locate(loc)
-            issues.append(BankIssue(path, line, column, format_loc(loc),
-                                    f"duplicate question id '{qid}' (first used by questions[{seen[qid]}])"))
-        else:
-            seen[qid] = index
+    issues = []
+    for index, message in duplicate_question_ids([q.get("id") if isinstance(q, dict) else None for q in questions]):
+        loc = ("questions", index, "id")
+        line, column, _ = source.locate(loc)
+        issues.append(BankIssue(path, line, column, format_loc(loc), message))
     return issues
 
 

@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from paths import ROOT
@@ -107,6 +108,21 @@ def execute_lesson(path: str | Path, *, timeout_s: int = 600):
     """
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
     return execute_notebook(path, timeout_s=timeout_s, extra_env={"PYTHONPATH": python_path})
+
+
+def lesson_tests(path: str | Path, *, timeout_s: int = 600, slow: bool = True):
+    """What every lesson's test module starts with: the ``executed`` fixture (the lesson run once per
+    module by :func:`execute_lesson`) and the test that no cell of it shows an error, marked slow
+    unless ``slow`` is False. Use as ``executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK)``.
+    """
+    @pytest.fixture(scope="module", name="executed")
+    def executed_fixture():
+        return execute_lesson(path, timeout_s=timeout_s)
+
+    def test_no_cell_shows_an_error(executed):
+        assert not errors(executed)
+
+    return executed_fixture, pytest.mark.slow(test_no_cell_shows_an_error) if slow else test_no_cell_shows_an_error
 
 
 def internal_links(path: str | Path) -> tuple[set[str], set[str]]:

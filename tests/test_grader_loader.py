@@ -50,6 +50,12 @@ def test_golden_file_lists_every_error_with_its_line(root):
     ("  - id: bad id\n    type: flashcard\n    prompt: x\n    back: y", 5, "questions[0].id", "should match pattern"),
     ("  - id: q1\n    type: code\n    prompt: x\n    reference: 'x = 1'\n    checks:\n      - {id: p, name: P, expr: 'x ==='}",
      10, "questions[0].checks[0].expr", "not a Python expression"),
+    ("  - {id: q1, type: numeric, prompt: x, answer: 1}\n  - {id: q1, type: numeric, prompt: y, answer: 2}",
+     6, "questions[1].id", "duplicate question id 'q1' (first used by questions[0])"),
+    ("  - id: q1\n    type: free_response\n    prompt: x\n    concepts:\n      - {id: c, label: L, keywords: [a]}\n"
+     "      - {id: c, label: M, keywords: [b]}", 10, "questions[0].concepts[1].id", "duplicate concept id 'c' (also concepts[0])"),
+    ("  - id: q1\n    type: code\n    prompt: x\n    reference: 'x = 1'\n    checks:\n      - {id: p, name: P, expr: 'x'}\n"
+     "      - {id: p, name: Q, expr: 'x'}", 11, "questions[0].checks[1].id", "duplicate probe id 'p' (also checks[0])"),
 ])
 def test_single_error_is_located(write_bank, questions, line, field, message):
     path = write_bank(bank_text(questions))
@@ -59,6 +65,16 @@ def test_single_error_is_located(write_bank, questions, line, field, message):
     assert (issue.line, issue.field) == (line, field), str(info.value)
     assert message in issue.message
     assert str(info.value).startswith(f"{path}:{line}: {field}: ")
+
+
+def test_every_repeated_question_id_is_reported(write_bank):
+    """The bank model stops at the first duplicate; the loader's check of the raw data lists the rest."""
+    path = write_bank(bank_text("".join(f"  - {{id: q1, type: numeric, prompt: x, answer: {n}}}\n" for n in range(3))))
+    with pytest.raises(BankError) as info:
+        load_bank(path)
+    assert [(i.line, i.field, i.message) for i in info.value.issues] == [
+        (6, "questions[1].id", "duplicate question id 'q1' (first used by questions[0])"),
+        (7, "questions[2].id", "duplicate question id 'q1' (first used by questions[0])")]
 
 
 def test_errors_below_a_validated_field_point_at_the_nested_line(write_bank):

@@ -12,22 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from notebook_exec import ROOT, assert_first_step_ratios, cells_tagged, errors, execute_lesson, findings, has_image, number_after, output_text, tagged_text, widget_views
+from notebook_exec import ROOT, assert_first_step_ratios, cells_tagged, findings, has_image, lesson_tests, number_after, output_text, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "01_lora_from_scratch.ipynb"
-
-
-
-
-@pytest.fixture(scope="module")
-def executed():
-    """The notebook executed once in smoke mode, with this checkout's packages on the kernel's path."""
-    return execute_lesson(NOTEBOOK)
-
-
-@pytest.mark.slow
-def test_no_cell_shows_an_error(executed):
-    assert not errors(executed)
+executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK)
 
 
 @pytest.mark.slow

@@ -13,13 +13,12 @@ import re
 
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, errors, execute_lesson, findings, has_image, html_rows, internal_links, number_after, tagged_text, widget_views
+from notebook_exec import ROOT, cells_tagged, findings, has_image, html_rows, internal_links, lesson_tests, number_after, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "02_lora_rank.ipynb"
+executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK)
 SMOKE_RANKS = [1, 64]
 HIDDEN, LAYERS, HEAD = 384, 6, 384 * 2 + 2  # all-MiniLM-L6-v2 and a two-class head
-
-
 
 
 def lora_trainable(r: int) -> int:
@@ -27,19 +26,9 @@ def lora_trainable(r: int) -> int:
     return LAYERS * 2 * r * (HIDDEN + HIDDEN) + HEAD
 
 
-@pytest.fixture(scope="module")
-def executed():
-    return execute_lesson(NOTEBOOK)
-
-
 def test_self_check_links_reach_the_sections_that_answer_it():
     links, _anchors = internal_links(NOTEBOOK)
     assert {"target-modules", "which-modules", "rank-sweep", "choosing-r"} <= links
-
-
-@pytest.mark.slow
-def test_no_cell_shows_an_error(executed):
-    assert not errors(executed)
 
 
 @pytest.mark.slow

@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import pytest
 
-from notebook_exec import ROOT, assert_first_step_ratios, cells_tagged, errors, execute_lesson, findings, has_image, internal_links, tagged_text, widget_views
+from notebook_exec import ROOT, assert_first_step_ratios, cells_tagged, findings, has_image, internal_links, lesson_tests, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "03_lora_alpha.ipynb"
-
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_lesson(NOTEBOOK)
+executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK)
 
 
 def test_self_check_links_reach_the_sections_that_answer_it():
     links, _anchors = internal_links(NOTEBOOK)
     assert {"rule-of-thumb", "scale"} <= links
-
-
-@pytest.mark.slow
-def test_no_cell_shows_an_error(executed):
-    assert not errors(executed)
 
 
 @pytest.mark.slow

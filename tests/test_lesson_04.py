@@ -11,15 +11,10 @@ import re
 import nbformat
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, errors, execute_lesson, findings, has_image, number_after, output_text, tagged_text, widget_views
+from notebook_exec import ROOT, cells_tagged, findings, has_image, lesson_tests, number_after, output_text, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "04_quantization_and_qlora.ipynb"
-
-
-@pytest.fixture(scope="module")
-def executed():
-    """The notebook after a full smoke-mode run (repo root on PYTHONPATH so ``course`` imports)."""
-    return execute_lesson(NOTEBOOK, timeout_s=900)
+executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK, timeout_s=900, slow=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,10 +32,6 @@ def test_every_required_tag_is_present():
 # ---------------------------------------------------------------------------------------------
 # The executed notebook
 # ---------------------------------------------------------------------------------------------
-def test_no_cell_shows_an_error(executed):
-    assert not errors(executed)
-
-
 def test_environment_cell_reports_smoke_profile(executed):
     first_code = [c for c in executed.cells if c.cell_type == "code"][1]
     assert "profile: smoke" in output_text(first_code)

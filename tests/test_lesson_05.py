@@ -14,21 +14,10 @@ import re
 
 import pytest
 
-from notebook_exec import ROOT, cells_tagged, errors, execute_lesson, findings, has_image, number_after, output_text, tagged_text, widget_views
+from notebook_exec import ROOT, cells_tagged, findings, has_image, lesson_tests, number_after, output_text, tagged_text, widget_views
 
 NOTEBOOK = ROOT / "notebooks" / "05_adapters_in_production.ipynb"
-
-
-
-
-@pytest.fixture(scope="module")
-def executed():
-    return execute_lesson(NOTEBOOK)
-
-
-@pytest.mark.slow
-def test_no_cell_shows_an_error(executed):
-    assert not errors(executed)
+executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK)
 
 
 @pytest.mark.slow

@@ -79,6 +79,13 @@ def make_quiz(source=None, **kwargs) -> Quiz:
     return Quiz(bank, **kwargs)
 
 
+def answer(quiz: Quiz, value) -> str:
+    """Select ``value`` in the current question, press Check, and return what the quiz shows."""
+    quiz.select(value)
+    quiz.check()
+    return quiz.text()
+
+
 def test_runs_on_a_supported_ipywidgets():
     assert ipywidgets.__version__.split(".")[0] in ("7", "8")
 
@@ -90,14 +97,10 @@ def test_single_choice_starts_empty_then_teaches_without_giving_the_key_away():
     assert "Attempts: 2 left" in quiz.text() and "Score: 0/" in quiz.score.value
     outcome = quiz.check()
     assert outcome.result is None and "Choose an answer first" in quiz.text() and "Attempts: 2 left" in quiz.text()
-    quiz.select("A")
-    quiz.check()
-    shown = quiz.text()
+    shown = answer(quiz, "A")
     assert "Not quite" in shown and "W0 is frozen and full rank." in shown and "Attempts: 1 left" in shown
     assert "BA has rank at most r" not in shown and "Answer:" not in shown, "no key while tries remain"
-    quiz.select("B")
-    quiz.check()
-    shown = quiz.text()
+    shown = answer(quiz, "B")
     assert "Correct!" in shown and "BA has rank at most r" in shown and "Common mistakes" in shown
     assert quiz.score.value == "Score: 1/5" and view.check.disabled and view.input.radio.disabled
 
@@ -142,9 +145,7 @@ def test_multi_select_shows_partial_credit():
     quiz.check()
     shown = quiz.text()
     assert "Not quite (0/1 point)" in shown and "C is not right" in shown, "net_correct: a wrong tick cancels a right one"
-    quiz.select(["A"])
-    quiz.check()
-    shown = quiz.text()
+    shown = answer(quiz, ["A"])
     assert "Partly correct (0.5/1 point)" in shown and "1 right option not ticked" in shown and "Answer: A, B" in shown
 
 
@@ -152,20 +153,14 @@ def test_multi_select_shows_partial_credit():
 def test_typed_answers(qid, wrong, right):
     quiz = make_quiz()
     quiz.go(qid)
-    quiz.select(wrong)
-    quiz.check()
-    assert "Not quite" in quiz.text()
-    quiz.select(right)
-    quiz.check()
-    assert "Correct!" in quiz.text()
+    assert "Not quite" in answer(quiz, wrong)
+    assert "Correct!" in answer(quiz, right)
 
 
 def test_unreadable_number_is_explained_and_costs_no_try():
     quiz = make_quiz()
     quiz.go("num")
-    quiz.select("two hundred")
-    quiz.check()
-    shown = quiz.text()
+    shown = answer(quiz, "two hundred")
     assert "Answer not understood" in shown and "Expected a number" in shown and "Attempts: 3 left" in shown
     assert quiz.session.states["num"].tries == 0 and quiz.score.value == "Score: 0/5"
 
@@ -173,9 +168,7 @@ def test_unreadable_number_is_explained_and_costs_no_try():
 def test_free_response_concept_checklist():
     quiz = make_quiz()
     quiz.go("explain")
-    quiz.select("The base model is frozen and we train small low-rank matrices.")
-    quiz.check()
-    shown = quiz.text()
+    shown = answer(quiz, "The base model is frozen and we train small low-rank matrices.")
     assert "You got 3/4 concepts." in shown and "✗ adapters can be merged (not mentioned yet)" in shown
     assert "does not change your score" in shown and not quiz._view("explain").check.disabled, "self-checks may be retried"
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..models.base import NonEmptyStr, Slug, StrictModel, located
+from ..models.base import NonEmptyStr, Slug, StrictModel, located, repeated
 from ..models.question import MAX_EXPR_CHARS, MAX_MEMORY_MB, MAX_POINTS, QuestionBase
 from ..scoring.code import ProbeOutcome
 from ..scoring.verdict import Verdict, status_for
@@ -67,11 +67,10 @@ class CodeQuestion(QuestionBase):
     @field_validator("checks")
     @classmethod
     def _unique_probes(cls, checks: list[Probe]) -> list[Probe]:
-        seen: dict[str, int] = {}
+        first_use = dict(repeated(p.id for p in checks))
         for index, probe in enumerate(checks):
-            if probe.id in seen:
-                raise located((index, "id"), f"duplicate probe id '{probe.id}' (also checks[{seen[probe.id]}])")
-            seen[probe.id] = index
+            if index in first_use:
+                raise located((index, "id"), f"duplicate probe id '{probe.id}' (also checks[{first_use[index]}])")
             if len(probe.expr) > MAX_EXPR_CHARS:
                 raise located((index, "expr"), f"the expression has {len(probe.expr):,} characters, more than the "
                                                f"{MAX_EXPR_CHARS:,} a probe may have (put helpers in `setup`)")

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from ..models.base import NonEmptyStr, Slug, StrictModel, located
+from ..models.base import NonEmptyStr, Slug, StrictModel, located, repeated
 from ..models.question import MAX_POINTS, QuestionBase, check_regex
 from ..scoring.normalize import contains_phrase
 from ..scoring.patterns import PatternTimeout, matches
@@ -50,11 +50,9 @@ class FreeResponseQuestion(QuestionBase):
     @field_validator("concepts")
     @classmethod
     def _unique_concepts(cls, concepts: list[Concept]) -> list[Concept]:
-        seen: dict[str, int] = {}
-        for index, concept in enumerate(concepts):
-            if concept.id in seen:
-                raise located((index, "id"), f"duplicate concept id '{concept.id}' (also concepts[{seen[concept.id]}])")
-            seen[concept.id] = index
+        if duplicates := repeated(c.id for c in concepts):
+            index, first = duplicates[0]
+            raise located((index, "id"), f"duplicate concept id '{concepts[index].id}' (also concepts[{first}])")
         return concepts
 
 

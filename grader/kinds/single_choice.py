@@ -9,14 +9,7 @@ from ..models.options import Option
 from ..models.question import ChoiceFields, exactly_one_correct
 from ..scoring.choice import key_text, score_single
 from ..scoring.verdict import Verdict
-from .common import (
-    common_losses,
-    general_feedback,
-    hash_options,
-    option_answers,
-    option_lines,
-    prompt_with_code,
-)
+from .common import common_losses, general_feedback, hash_options, option_answers, option_lines, prompt_with_code
 from .records import InputSpec, LmsItem, NbCell
 from .registry import Kind, NbgraderContext
 

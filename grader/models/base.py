@@ -4,6 +4,7 @@ Every model forbids unknown keys so that a typo (``explantion:``) is an error, n
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -35,3 +36,19 @@ def located(subpath: tuple[str | int, ...], message: str) -> PydanticCustomError
     (``ctx["subpath"]``) and the loader appends it to the location, so the author is sent to the exact line.
     """
     return PydanticCustomError(LOCATED, "{message}", {"subpath": subpath, "message": message})
+
+
+def repeated(ids: Iterable[object]) -> list[tuple[int, int]]:
+    """``(index, first)`` for every id equal to the one at the earlier index ``first``; ``None`` ids are skipped.
+
+    The check behind every "duplicate … id" error (questions, options, concepts, probes)."""
+    seen: dict[object, int] = {}
+    found = []
+    for index, key in enumerate(ids):
+        if key is None:
+            continue
+        if key in seen:
+            found.append((index, seen[key]))
+        else:
+            seen[key] = index
+    return found

@@ -1,9 +1,7 @@
 """A choice option: what the student may pick, whether it is right, and what picking it teaches."""
 from __future__ import annotations
 
-from pydantic import Field
-
-from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located
+from .base import KeyHash, NonEmptyStr, Slug, StrictModel, located, repeated
 
 
 class Option(StrictModel):
@@ -44,15 +42,9 @@ def default_option_ids(value: object) -> object:
 
 
 def check_unique_option_ids(options: list[Option]) -> list[Option]:
-    seen: dict[str, int] = {}
-    for index, option in enumerate(options):
-        key = option.id.casefold()
-        if key in seen:
-            raise located((index, "id"), f"duplicate option id '{option.id}' (also options[{seen[key]}]); "
-                          "option ids are matched case-insensitively and must be unique")
-        seen[key] = index
+    if duplicates := repeated(o.id.casefold() for o in options):
+        index, first = duplicates[0]
+        raise located((index, "id"), f"duplicate option id '{options[index].id}' (also options[{first}]); "
+                      "option ids are matched case-insensitively and must be unique")
     return options
 
-
-OptionList = list[Option]
-MIN_OPTIONS = Field(min_length=2)
