@@ -84,18 +84,25 @@ def test_moodle_xml_keeps_texts_options_keys_and_points(path: Path, tmp_path: Pa
         _assert_moodle_key(question, item, read, bank.shuffle_options)
 
 
+def _assert_typed_answers(question, item: LmsItem, answers) -> None:
+    """Numeric: the number and its tolerance at full marks; short: the accepted answers, all full marks."""
+    if item.form == "numeric":
+        [answer] = answers
+        assert (float(answer.text), answer.fraction) == (question.answer, 1.0)
+        assert answer.tolerance == question.allowed_error()
+    else:
+        assert [a.text for a in answers] == [a.text for a in item.answers]
+        assert all(a.fraction == 1 for a in answers)
+
+
 def _assert_moodle_key(question, item: LmsItem, read: XmlQuestion, shuffle: bool) -> None:
     if item.form in ("single", "multiple"):
         assert read.single is (item.form == "single") and read.shuffle is shuffle
         assert all(a.format == "html" for a in read.answers)
         _assert_choices(question, item, read.answers, seen_html)
-    elif item.form == "numeric":
-        [answer] = read.answers
-        assert (float(answer.text), answer.fraction) == (question.answer, 1.0)
-        assert answer.tolerance == question.allowed_error()
-    elif item.form == "short":
-        assert [a.text for a in read.answers] == [a.text for a in item.answers]
-        assert all(a.fraction == 1 for a in read.answers) and read.usecase is item.case_sensitive
+    elif item.form in ("numeric", "short"):
+        _assert_typed_answers(question, item, read.answers)
+        assert item.form == "numeric" or read.usecase is item.case_sensitive
     elif item.form == "essay":
         assert read.answers == [] and read.response_format == "editor" and read.response_template == ""
         assert seen_html(read.grader_info) == seen(item.grader_info), question.id
@@ -126,13 +133,8 @@ def _assert_gift_key(question, item: LmsItem, got: GiftQuestion) -> None:
     if item.form in ("single", "multiple"):
         assert got.single is (item.form == "single"), question.id
         _assert_choices(question, item, got.answers, seen_html)
-    elif item.form == "numeric":
-        [answer] = got.answers
-        assert (float(answer.text), answer.fraction) == (question.answer, 1.0)
-        assert answer.tolerance == question.allowed_error()
-    elif item.form == "short":
-        assert [a.text for a in got.answers] == [a.text for a in item.answers]
-        assert all(a.fraction == 1 for a in got.answers)
+    elif item.form in ("numeric", "short"):
+        _assert_typed_answers(question, item, got.answers)
     elif item.form == "essay":
         assert got.answers == []
 
