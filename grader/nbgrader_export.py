@@ -62,7 +62,8 @@ def _nb_cell(question_id: str, cell: NbCell) -> dict[str, Any]:
     """An nbformat cell from a kind's :class:`NbCell`, with nbgrader's markers and metadata."""
     source = cell.source.rstrip()
     if cell.solution:
-        source = f"# answer: {question_id}\n### BEGIN SOLUTION\n{source}\n### END SOLUTION"
+        prelude = f"{cell.prelude}\n" if cell.prelude else ""
+        source = f"# answer: {question_id}\n{prelude}### BEGIN SOLUTION\n{source}\n### END SOLUTION"
     elif cell.hidden:
         source = f"### BEGIN HIDDEN TESTS\n{source}\n### END HIDDEN TESTS"
     if cell.title:

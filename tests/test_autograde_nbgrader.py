@@ -40,7 +40,7 @@ def fill(released: dict, bodies: dict[str, str]) -> dict:
 @pytest.mark.slow  # about 2 minutes: nbgrader starts a kernel (and imports torch) per notebook
 def test_generate_and_autograde_round_trip(tmp_path):
     full = load_bank(ROOT / "quizzes" / "lora-assignment.yaml")
-    bank = full.subset(["lora-principle", "qlora-techniques", "total-params", "count-params", "lora-layer", "linear-with-lora"])
+    bank = full.subset(["lora-principle", "qlora-quantization", "qlora-techniques", "total-params", "count-params", "lora-layer", "linear-with-lora"])
     from grader.nbgrader_export import export
 
     course = tmp_path / "course"
@@ -52,7 +52,10 @@ def test_generate_and_autograde_round_trip(tmp_path):
     assert "BEGIN HIDDEN TESTS" not in released_text and "r * (d + k)" not in released_text
     released = json.loads(released_text)
     good = correct_answers(bank)
-    for student, bodies in {"ana": good, "ben": {**good, **PARTLY_WRONG}}.items():
+    # cy answers only lora-principle ("B") and leaves the others as released: qlora-quantization and
+    # qlora-techniques, whose keys are "B" too, must score 0, not pass their tests on cy's first answer
+    only_one = {"lora-principle": good["lora-principle"]}
+    for student, bodies in {"ana": good, "ben": {**good, **PARTLY_WRONG}, "cy": only_one}.items():
         folder = course / "submitted" / student / bank.id
         folder.mkdir(parents=True)
         (folder / source.name).write_text(json.dumps(fill(released, bodies)))
@@ -62,12 +65,13 @@ def test_generate_and_autograde_round_trip(tmp_path):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {s: gradebook.find_submission(bank.id, s).score for s in ("ana", "ben")}
+        scores = {s: gradebook.find_submission(bank.id, s).score for s in ("ana", "ben", "cy")}
         max_score = gradebook.find_assignment(bank.id).max_score
     assert max_score == pytest.approx(bank.max_score, abs=1e-3)  # probe points are rounded to 4 decimals
     assert scores["ana"] == pytest.approx(bank.max_score, abs=1e-3)
     # ben: count-params loses its hidden check (1 of 4), lora-layer forgets 1/rank (3 of its 7 probe points),
     # and linear-with-lora, built on that LoRALayer, fails its forward probe (2 of 5): the same as our grader
-    lost = 4 * 1 / 4 + 6 * 3 / 7 + 5 * 2 / 5
+    lost = 4 * 1 / 4 + 6 * 3 / 7 + 5 * 2 / 5 + 1  # + qlora-quantization, answered with a wrong option
     assert scores["ben"] == pytest.approx(bank.max_score - lost, abs=1e-3)
+    assert scores["cy"] == pytest.approx(bank.question("lora-principle").points)
     shutil.rmtree(course / "autograded", ignore_errors=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..models.keyhash import key_digest, option_value
 from ..models.question import QuestionBase
-from .records import LmsAnswer
+from .records import LmsAnswer, NbCell
 
 
 def is_blank(answer: Any) -> bool:
@@ -70,3 +70,9 @@ def common_losses(question: QuestionBase) -> list[str]:
     if question.attempts is not None:
         losses.append(f"{question.attempts} tries at this question inside one attempt")
     return losses
+
+
+def answer_cell(question: QuestionBase, key: Any) -> NbCell:
+    """The nbgrader answer cell of a question answered by ``answer = <literal>``: the key as the
+    solution, and ``answer = None`` before it, so an unanswered cell scores 0 (see ``NbCell.prelude``)."""
+    return NbCell(f"answer = {key!r}", f"{question.id}-answer", solution=True, prelude="answer = None")

@@ -9,7 +9,7 @@ from ..models.options import Option, check_unique_option_ids
 from ..models.question import ChoiceFields, hashed_options
 from ..scoring.choice import key_text, score_multiple
 from ..scoring.verdict import Verdict
-from .common import common_losses, general_feedback, hash_options, option_answers, option_lines, prompt_with_code
+from .common import answer_cell, common_losses, general_feedback, hash_options, option_answers, option_lines, prompt_with_code
 from .records import InputSpec, LmsItem, NbCell
 from .registry import Kind, NbgraderContext
 
@@ -50,7 +50,7 @@ def nbgrader_cells(question: MultipleChoiceQuestion, _context: NbgraderContext) 
             f"_fraction = multi_select_fraction({question.scoring!r}, len(_right), len(_wrong), "
             "len(_picked & _right), len(_picked & _wrong))\n"
             f"round({question.points!r} * _fraction, 4)")
-    return [NbCell(f"answer = {question.correct_ids!r}", f"{question.id}-answer", solution=True),
+    return [answer_cell(question, question.correct_ids),
             NbCell(test, f"{question.id}-test", points=question.points, hidden=True)]
 
 

@@ -15,7 +15,7 @@ from ..models.keyhash import (
 from ..models.question import QuestionBase
 from ..scoring.normalize import parse_number
 from ..scoring.verdict import Verdict, invalid, unanswered
-from .common import common_losses, general_feedback, is_blank
+from .common import answer_cell, common_losses, general_feedback, is_blank
 from .records import InputSpec, LmsItem, NbCell
 from .registry import Kind, NbgraderContext
 
@@ -103,7 +103,7 @@ def static_lines(question: NumericQuestion) -> list[str]:
 def nbgrader_cells(question: NumericQuestion, _context: NbgraderContext) -> list[NbCell]:
     test = (f"assert abs(float(str(answer).replace(',', '')) - {question.answer!r}) <= "
             f"{question.allowed_error() + 1e-12!r}")
-    return [NbCell(f"answer = {question.answer!r}", f"{question.id}-answer", solution=True),
+    return [answer_cell(question, question.answer),
             NbCell(test, f"{question.id}-test", points=question.points, hidden=True)]
 
 

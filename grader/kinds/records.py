@@ -44,6 +44,11 @@ class NbCell:
     """A test students must not see (it states the key): inside ``### BEGIN/END HIDDEN TESTS``."""
     title: str | None = None
     """A comment line shown above the cell's code, also when the test itself is hidden."""
+    prelude: str = ""
+    """Code above an answer cell's solution region, kept in the student's version. ``answer = None``
+    there means a cell left unanswered (nbgrader puts ``raise NotImplementedError()`` where the
+    solution was) resets ``answer``, so this question's test cannot pass on the previous question's
+    answer."""
 
     @property
     def locked(self) -> bool:
