@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader import load_bank
+from grader.kinds import KINDS
 
 from paths import ROOT
 from synthetic import PARTLY_WRONG, correct_answers
@@ -35,6 +36,23 @@ def fill(released: dict, bodies: dict[str, str]) -> dict:
         if cell["cell_type"] == "code" and match and match[1] in bodies:
             cell["source"] = f"# answer: {match[1]}\n{bodies[match[1]]}"
     return nb
+
+
+@pytest.mark.parametrize(("points", "weights"), [(6, [1] * 7), (1, [1, 1, 1]), (6, [2, 1, 1, 3]), (0.3, [1, 2])])
+def test_probe_cells_share_the_question_points_exactly(points, weights):
+    """nbgrader stores each test cell's points rounded; the rounded shares must still add up to the
+    question's points (plain rounding gave 36.9996 of 37 for full marks)."""
+    from grader.kinds import CodeQuestion, NbgraderContext
+
+    checks = [{"id": f"p{i}", "name": f"check {i}", "expr": "1", "points": w} for i, w in enumerate(weights)]
+    question = CodeQuestion.model_validate({"id": "q", "type": "code", "prompt": "p", "reference": "x = 1",
+                                            "points": points, "checks": checks})
+    context = NbgraderContext({"q": {c["id"]: 1 for c in checks}})
+    cells = [c for c in KINDS.of(question).nbgrader_cells(question, context) if c.points is not None]
+    assert sum(c.points for c in cells) == pytest.approx(points, abs=1e-12)
+    assert all(round(c.points, 4) == c.points for c in cells)
+    shares = [points * w / sum(weights) for w in weights]
+    assert all(abs(c.points - share) <= 1e-4 for c, share in zip(cells, shares))
 
 
 @pytest.mark.slow  # about 2 minutes: nbgrader starts a kernel (and imports torch) per notebook
@@ -67,8 +85,8 @@ def test_generate_and_autograde_round_trip(tmp_path):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission(bank.id, s).score for s in ("ana", "ben", "cy")}
         max_score = gradebook.find_assignment(bank.id).max_score
-    assert max_score == pytest.approx(bank.max_score, abs=1e-3)  # probe points are rounded to 4 decimals
-    assert scores["ana"] == pytest.approx(bank.max_score, abs=1e-3)
+    assert max_score == pytest.approx(bank.max_score, abs=1e-9)  # rounded probe shares still sum to the points
+    assert scores["ana"] == pytest.approx(bank.max_score, abs=1e-9)
     # ben: count-params loses its hidden check (1 of 4), lora-layer forgets 1/rank (3 of its 7 probe points),
     # and linear-with-lora, built on that LoRALayer, fails its forward probe (2 of 5): the same as our grader
     lost = 4 * 1 / 4 + 6 * 3 / 7 + 5 * 2 / 5 + 1  # + qlora-quantization, answered with a wrong option

@@ -120,17 +120,31 @@ def static_lines(question: CodeQuestion) -> list[str]:
     return ["Checked by:", *checks, ""]
 
 
+def apportion(points: float, weights: list[float], places: int = 4) -> list[float]:
+    """``points`` split in proportion to ``weights``, each share rounded to ``places`` decimals, the
+    shares summing to ``points`` exactly (largest remainder): nbgrader stores rounded points, and
+    plain rounding made full marks 36.9996 of 37."""
+    unit = 10 ** places
+    total_weight = sum(weights) or 1.0
+    exact = [points * unit * w / total_weight for w in weights]
+    floors = [int(round(x, 6)) for x in exact]  # 0.3 * 10000 is 2999.9999999999995
+    missing = round(points * unit) - sum(floors)
+    for index in sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)[:max(missing, 0)]:
+        floors[index] += 1
+    return [f / unit for f in floors]
+
+
 def nbgrader_cells(question: CodeQuestion, context: NbgraderContext) -> list[NbCell]:
     """The reference as the solution, the setup, then one test cell per probe comparing its value with
     the reference's (computed in our sandbox) through the export's helper ``_check``."""
     cells = [NbCell(question.reference.rstrip(), f"{question.id}-answer", solution=True)]
     if question.setup.strip():
         cells.append(NbCell(question.setup.rstrip(), f"{question.id}-setup"))
-    total = sum(p.points for p in question.checks) or 1.0
-    for probe in question.checks:
+    shares = apportion(question.points, [p.points for p in question.checks])
+    for probe, share in zip(question.checks, shares):
         expected = json.dumps(context.reference_values[question.id][probe.id])
         cells.append(NbCell(f"_check({probe.expr}, {expected!r}, {probe.tolerance!r}, {probe.compare!r})",
-                            f"{question.id}-{probe.id}", points=round(question.points * probe.points / total, 4),
+                            f"{question.id}-{probe.id}", points=share,
                             hidden=probe.hidden, title=probe.name + (" (hidden test)" if probe.hidden else "")))
     return cells
 
