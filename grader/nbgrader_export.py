@@ -24,6 +24,7 @@ from .sandbox import compare as compare_module
 from .sandbox import encoding as encoding_module
 from .sandbox.evaluate import ReferenceValues
 from .scoring import choice as choice_module
+from .scoring.result import points_label
 
 CONFIG = '''c = get_config()  # noqa: F821 - provided by nbgrader
 c.CourseDirectory.course_id = "{course}"
@@ -85,7 +86,7 @@ def source_notebook(bank: Bank, references: ReferenceValues) -> dict[str, Any]:
         if not kind_cells:
             continue  # text, code_output, free responses: no nbgrader-autogradable form here
         in_cell = KINDS.of(question).answer_input(question).style == "elsewhere"
-        prompt = "\n".join([f"### `{question.id}` ({question.points:g} points)", "",
+        prompt = "\n".join([f"### `{question.id}` ({points_label(question.points)})", "",
                             *question_markdown(question, show_code=not in_cell)]).rstrip()
         cells.append(nbwriter.markdown_cell(prompt, **_meta(f"{question.id}-prompt")))
         cells += [_nb_cell(question.id, cell) for cell in kind_cells]

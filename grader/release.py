@@ -17,6 +17,7 @@ from typing import Any
 from . import keys, nbwriter
 from .bank import Bank
 from .kinds import KINDS, question_markdown
+from .scoring.result import points_label
 
 PLACEHOLDER = "answer = None  # replace None with your answer, e.g. \"B\", [\"A\", \"C\"] or 42"
 
@@ -24,7 +25,7 @@ PLACEHOLDER = "answer = None  # replace None with your answer, e.g. \"B\", [\"A\
 def _question_markdown(number: int, question) -> str:
     """The prompt cell; code a student writes in the answer cell (a starter) is not repeated here."""
     in_cell = KINDS.of(question).answer_input(question).style == "elsewhere"
-    heading = f"### {number}. `{question.id}` ({question.points:g} point{'s' if question.points != 1 else ''})"
+    heading = f"### {number}. `{question.id}` ({points_label(question.points)})"
     return "\n".join([heading, "", *question_markdown(question, show_code=not in_cell)]).rstrip()
 
 

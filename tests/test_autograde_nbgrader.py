@@ -93,3 +93,13 @@ def test_generate_and_autograde_round_trip(tmp_path):
     assert scores["ben"] == pytest.approx(bank.max_score - lost, abs=1e-3)
     assert scores["cy"] == pytest.approx(bank.question("lora-principle").points)
     shutil.rmtree(course / "autograded", ignore_errors=True)
+
+
+def test_headings_name_one_point_in_the_singular():
+    """'(1 point)', not '(1 points)', in the nbgrader notebook's question headings."""
+    from grader.nbgrader_export import ReferenceValues, source_notebook
+
+    full = load_bank(ROOT / "quizzes" / "lora-assignment.yaml")
+    bank = full.subset([q.id for q in full.questions if q.type != "code"])  # no references to compute
+    text = json.dumps(source_notebook(bank, ReferenceValues({})))
+    assert "(1 points)" not in text and "(1 point)" in text

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from ..models.base import NonEmptyStr, Slug, StrictModel, located, repeated
 from ..models.question import MAX_EXPR_CHARS, MAX_MEMORY_MB, MAX_POINTS, QuestionBase
 from ..scoring.code import ProbeOutcome
+from ..scoring.result import points_label
 from ..scoring.verdict import Verdict, status_for
 from .common import code_block, common_losses, general_feedback
 from .records import InputSpec, LmsItem, NbCell
@@ -116,7 +117,7 @@ def score(question: CodeQuestion, _answer: Any, outcomes: Mapping[str, ProbeOutc
 
 def static_lines(question: CodeQuestion) -> list[str]:
     """The names of the checks (hidden ones too: their names are public, not their tests)."""
-    checks = [f"- {p.name} ({p.points:g}" + (", hidden check)" if p.hidden else ")") for p in question.checks]
+    checks = [f"- {p.name} ({points_label(p.points)}" + (", hidden check)" if p.hidden else ")") for p in question.checks]
     return ["Checked by:", *checks, ""]
 
 

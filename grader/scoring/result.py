@@ -7,6 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+
+def points_label(points: float) -> str:
+    """'1 point', '0.5 points', '4 points': how every heading and feedback line names a number of points."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
 Status = Literal["correct", "partial", "incorrect", "unanswered", "invalid", "ungraded", "pending"]
 
 STATUS_MARK = {"correct": "✓", "partial": "◐", "incorrect": "✗", "unanswered": "–", "invalid": "⚠",

@@ -29,7 +29,7 @@ from ..kinds import KINDS, InputSpec
 from ..loader import find_bank, load_bank
 from ..models import QuestionBase
 from ..progress import load_progress, progress_path, save_progress
-from ..scoring.result import STATUS_MARK
+from ..scoring.result import STATUS_MARK, points_label
 from . import feedback
 from .inputs import AnswerInput, build_input
 from ..markup import code_html, inline_html, markdown_html, plain_text, strip_tags
@@ -173,7 +173,7 @@ class Quiz:
         return self._views[qid]
 
     def _build_view(self, question: QuestionBase) -> QuestionView:
-        meta = " · ".join(x for x in (question.difficulty, f"{question.points:g} point{'s' if question.points != 1 else ''}"
+        meta = " · ".join(x for x in (question.difficulty, points_label(question.points)
                                       if question.graded else "self-check") if x)
         prompt = w.HTMLMath(value=f'<div class="gq-prompt">{markdown_html(question.prompt)}</div>'
                                   f'<div class="gq-muted" style="font-size:.85em">{meta}</div>')
