@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -29,6 +30,55 @@ class Badge(StrictModel):
     """Ids of the questions the badge requires; default: every graded question of the bank."""
 
 
+ShowKey = Literal["after_each_attempt", "after_last_attempt", "never"]
+"""When grading feedback may show the key and everything that states it (explanations, option feedback,
+model answers, expected values of code checks): see grader/scoring/disclosure.py."""
+
+TIMESTAMP_EXAMPLE = "2026-12-01T23:59:00+00:00"
+
+
+class LatePenalty(StrictModel):
+    """Points lost by a late submission: ``percent`` of the attempt's own score per started ``per`` period."""
+
+    percent: float = Field(gt=0, le=100)
+    """Percent of the attempt's score lost for each started period after ``due`` (the score never drops below 0)."""
+    per: Literal["day", "hour"] = "day"
+    """The period: a submission 1 day and 1 minute late has started its second day."""
+
+
+def _timestamp(value: Any) -> Any:
+    """A bank's date-time as a plain ``datetime``, before pydantic sees it.
+
+    ruamel.yaml reads an unquoted ``2026-12-01 23:59:00+01:00`` as its ``TimeStamp`` subclass (aware);
+    quoted, it stays text and pydantic parses it. A bare date or a number is refused here, so the
+    author is told the form we want rather than getting midnight or a Unix epoch silently."""
+    if isinstance(value, datetime):
+        return datetime.combine(value.date(), value.timetz())  # drops ruamel's subclass, keeps the zone
+    # ValueError, not TypeError: pydantic turns only the former into a located bank error
+    if isinstance(value, date):
+        raise ValueError(f"a date needs a time and a time zone, e.g. {value.isoformat()}T23:59:00+00:00")  # noqa: TRY004
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(f"expected a date and time with a time zone, e.g. {TIMESTAMP_EXAMPLE}, got a number")  # noqa: TRY004
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text[:40]!r} is not a date and time; write it as {TIMESTAMP_EXAMPLE}") from None
+        if "T" not in text.upper() and " " not in text:  # a bare date
+            return _timestamp(parsed.date())
+        return parsed
+    return value
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Refuse a date-time without a time zone: whose 23:59 would it be? (the grader's, a student's?)"""
+    if value is not None and value.utcoffset() is None:
+        raise ValueError(f"the date and time has no time zone; add one, e.g. {value.isoformat()}+00:00 "
+                         f"(UTC) or {value.isoformat()}+01:00")
+    return value
+
+
 class Bank(StrictModel):
     """One quiz: what it is, how it is passed, and its questions in order."""
 
@@ -45,6 +95,16 @@ class Bank(StrictModel):
     """Percent of an attempt's score taken off per earlier attempt."""
     keep: Literal["highest", "latest"] = "highest"
     """Which attempt counts."""
+    show_key: ShowKey = "after_last_attempt"
+    """When grading feedback shows the key and the explanations: ``after_each_attempt`` (practice and
+    self-check banks), ``after_last_attempt`` (once no attempt is left, or after ``cutoff`` / ``due``),
+    or ``never``. Only ``after_each_attempt`` banks get a student copy from ``release``."""
+    due: datetime | None = None
+    """Due date and time, with a time zone (``2026-12-01T23:59:00+01:00``); later submissions are late."""
+    late_penalty: LatePenalty | None = None
+    """What a late submission loses (needs ``due``); without it, late submissions are only marked late."""
+    cutoff: datetime | None = None
+    """Hard cut-off (needs ``due``, not before it): submissions after it score 0."""
     time_limit_s: int | None = Field(None, ge=1)
     shuffle_questions: bool = False
     shuffle_options: bool = False
@@ -53,6 +113,36 @@ class Bank(StrictModel):
     key_salt: str | None = Field(None, min_length=8)
     """Student copies only: the salt of the questions' key hashes (see grader/keys.py)."""
     questions: list[Question] = Field(min_length=1)
+
+    @field_validator("due", "cutoff", mode="before")
+    @classmethod
+    def _plain_timestamp(cls, value: Any) -> Any:
+        return _timestamp(value)
+
+    @field_validator("due")
+    @classmethod
+    def _due_has_zone(cls, due: datetime | None) -> datetime | None:
+        return _aware(due)
+
+    @field_validator("late_penalty")
+    @classmethod
+    def _penalty_needs_due(cls, penalty: LatePenalty | None, info: ValidationInfo) -> LatePenalty | None:
+        if penalty is not None and "due" in info.data and info.data["due"] is None:
+            raise ValueError("a late penalty needs a `due` date to count lateness from")
+        return penalty
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff_after_due(cls, cutoff: datetime | None, info: ValidationInfo) -> datetime | None:
+        cutoff = _aware(cutoff)
+        if cutoff is None or "due" not in info.data:  # a `due` that failed has its own error
+            return cutoff
+        due = info.data["due"]
+        if due is None:
+            raise ValueError("a cut-off needs a `due` date (submissions between the two are late)")
+        if cutoff < due:
+            raise ValueError(f"the cut-off ({cutoff.isoformat()}) is before the due date ({due.isoformat()})")
+        return cutoff
 
     @field_validator("questions")
     @classmethod

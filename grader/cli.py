@@ -1,7 +1,8 @@
 """Command line: thin wiring from arguments to the workflow functions (defaults live there).
 
     python -m grader validate PATH...
-    python -m grader grade --bank BANK --out DIR SUBMISSION...
+    python -m grader grade --bank BANK --out DIR [--roster CSV] SUBMISSION...
+    python -m grader grades --bank BANK --out DIR [--lms canvas|moodle]
     python -m grader doctor
     python -m grader export --format moodle-xml|gift|canvas-qti BANK -o OUT
     python -m grader schema [--out FILE]
@@ -21,6 +22,8 @@ from .errors import BankError, UserError
 EXAMPLES = """examples:
   python -m grader validate quizzes/
   python -m grader grade --bank quizzes/day48-lora-qlora.yaml --out out/ submissions/
+  python -m grader grade --bank quizzes/lora-assignment.yaml --roster class.csv --out graded/ submitted/
+  python -m grader grades --bank quizzes/lora-assignment.yaml --out graded/ --lms canvas
   python -m grader doctor
   python -m grader export --format moodle-xml quizzes/day48-lora-qlora.yaml -o lms/
   python -m grader schema --out quizzes/bank.schema.json
@@ -29,6 +32,7 @@ EXAMPLES = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     from .exports.export import FORMATS
+    from .submissions.collect import LAYOUTS
 
     parser = argparse.ArgumentParser(prog="python -m grader", description="Quiz banks: validate, grade, schema.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,13 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                    help=".json/.yaml answer files, .ipynb notebooks, or folders of them")
-    p.add_argument("--hide-key", action="store_true", help="do not show the right answers in feedback")
+    p.add_argument("--roster", metavar="CSV", help="the class: a CSV with columns id, name, email (name and email "
+                   "optional); files are matched to it and those matching no one or two people are not graded")
+    p.add_argument("--layout", choices=list(LAYOUTS), default="auto",
+                   help="how files say whose they are (default: detected; see docs/autograding.md)")
+    p.add_argument("--pattern", metavar="REGEX", help="a regular expression with a (?P<student>...) group, matched "
+                   "against each file's path below the SUBMISSION folder (like nbgrader's zip_collect file_regex)")
+    p.add_argument("--hide-key", action="store_true",
+                   help="never show keys or explanations in feedback, whatever the bank's show_key says")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the CPU cores)")
-    p.add_argument("--resume", action="store_true", help="keep DIR/grades.csv and skip submissions already in it")
+    p.add_argument("--resume", action="store_true",
+                   help="skip files whose content the gradebook already holds for their student")
     p.add_argument("--unsafe-sandbox", action="store_true",
                    help="run code questions even where `doctor` reports an essential isolation layer missing "
                         "(recorded in DIR/grades.meta.json)")
+
+    p = sub.add_parser("grades", help="rewrite grades.csv and attempts.csv from the gradebook; write an LMS grade file")
+    p.add_argument("--bank", required=True, help="the bank file the folder was graded against")
+    p.add_argument("--out", required=True, help="the grading folder (holds gradebook.sqlite)")
+    p.add_argument("--roster", metavar="CSV", help="store (or update) the class's names and e-mails first")
+    p.add_argument("--lms", choices=["canvas", "moodle"], help="also write DIR/grades-<lms>.csv for the LMS's grade import")
 
     p = sub.add_parser("doctor", help="show which isolation layers the sandbox gets on this machine")
 
@@ -104,7 +122,7 @@ def _grade(args: argparse.Namespace) -> int:
     from .submissions import expand_submissions
 
     bank = load_bank(args.bank)
-    missing = [s for s in args.submissions if not Path(s).exists()]
+    missing = [s for s in args.submissions + ([args.roster] if args.roster else []) if not Path(s).exists()]
     if missing:
         raise UserError(f"no such file or folder: {', '.join(missing)}")
     if not expand_submissions(args.submissions):
@@ -112,21 +130,58 @@ def _grade(args: argparse.Namespace) -> int:
     run = grade_submissions(bank=bank, submissions=args.submissions, out_dir=args.out,
                             reveal_key=not args.hide_key, progress=not args.no_progress,
                             jobs=args.jobs, resume=args.resume, bank_path=args.bank,
-                            unsafe_sandbox=args.unsafe_sandbox)
-    passed = sum(1 for graded in run.graded if graded.result is not None and graded.result.passed)
+                            unsafe_sandbox=args.unsafe_sandbox, roster=args.roster, layout=args.layout,
+                            pattern=args.pattern)
     unreadable = sum(1 for graded in run.graded if graded.result is None)
-    print(f"graded {len(run.graded)} submission(s): {passed} passed, {unreadable} unreadable; "
-          f"wrote {run.out_dir / 'grades.csv'} and {run.out_dir / 'feedback'}/")
-    return 1 if run.failures else 0
+    students = len({graded.student for graded in run.graded})
+    print(f"graded {len(run.graded)} submission(s) of {students} student(s), {unreadable} unreadable"
+          + (f", {run.skipped} already graded (--resume)" if run.skipped else ""))
+    collection = run.collection
+    if collection is not None:
+        for line in collection.summary_lines():
+            print(line, file=sys.stderr)
+    print(f"wrote {run.out_dir / 'grades.csv'}, {run.out_dir / 'attempts.csv'}, {run.out_dir / 'feedback'}/ "
+          f"and {run.out_dir / 'collection.md'}")
+    return 1 if run.failures or run.unassigned else 0
+
+
+def _grades(args: argparse.Namespace) -> int:
+    from .class_grades import write_lms, write_views
+    from .gradebook import Gradebook
+    from .loader import load_bank
+    from .outlock import FolderLock
+
+    bank = load_bank(args.bank)
+    out = Path(args.out)
+    if not (out / "gradebook.sqlite").is_file():
+        raise UserError(f"{out} has no gradebook.sqlite: grade into it first (python -m grader grade --out {out} ...)")
+    with FolderLock(out, purpose="writing grades"):
+        gradebook = Gradebook(out / "gradebook.sqlite")
+        try:
+            if args.roster:
+                from .submissions.collect import load_roster
+
+                gradebook.set_roster((e.id, e.name, e.email) for e in load_roster(args.roster).entries)
+            written = write_views(gradebook, bank, out)
+            if args.lms:
+                written.append(write_lms(gradebook, bank, args.lms, out / f"grades-{args.lms}.csv"))
+        finally:
+            gradebook.close()
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def _release(args: argparse.Namespace) -> int:
     from .loader import load_bank
-    from .release import release
+    from .release import release, withheld_student_bank
 
     bank = load_bank(args.bank)
     for path in release(bank=bank, out_dir=args.out):
         print(f"wrote {path}")
+    why = withheld_student_bank(bank)
+    if why:
+        print(why)
     return 0
 
 
@@ -174,7 +229,7 @@ def _schema(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"validate": _validate, "grade": _grade, "schema": _schema, "release": _release,
+    handlers = {"validate": _validate, "grade": _grade, "grades": _grades, "schema": _schema, "release": _release,
                 "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export}
     try:
         return handlers[args.command](args)

@@ -1,16 +1,26 @@
 """The gradebook: every graded attempt of every student, in SQLite (``DIR/gradebook.sqlite``).
 
-Attempts accumulate across runs, so the bank's attempt limit and keep-highest/latest rule
-(:func:`grader.scoring.attempts.summarize_attempts`) see a student's whole history. Grading the
-same file content again (same SHA-256) updates that attempt instead of adding one: re-running the
-grader after fixing a bank must not use up a student's attempts.
+It is the source of truth of a grading folder: ``grades.csv``, ``attempts.csv`` and the LMS grade
+files are views written whole from it (:mod:`grader.class_grades`), so a run that grades one late
+file never shrinks the class's table, and a crash between two writes loses nothing (SQLite commits
+each attempt). Attempts accumulate across runs, so the bank's attempt limit and keep rule
+(:func:`grader.scoring.attempts.summarize_attempts`) see a student's whole history. Grading the same
+file content again (same SHA-256) updates that attempt instead of adding one: re-running the grader
+after fixing a bank must not use up a student's attempts.
+
+Each attempt keeps its raw percent, the late penalty applied to it (:mod:`grader.scoring.late`) and
+the percent that results; the keep rule works on the latter. The roster (``--roster``) is stored
+too, so later exports know every student's name and e-mail without being given it again.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .bank import Bank
 from .safetext import printable
@@ -33,7 +43,73 @@ CREATE TABLE IF NOT EXISTS attempts (
     UNIQUE (bank_id, student, sha256)
 );
 CREATE INDEX IF NOT EXISTS attempts_by_student ON attempts (bank_id, student, id);
+CREATE TABLE IF NOT EXISTS students (
+    id     TEXT PRIMARY KEY,
+    name   TEXT NOT NULL DEFAULT '',
+    email  TEXT NOT NULL DEFAULT ''
+);
 """
+
+ADDED_COLUMNS = {
+    "raw_percent": "REAL",
+    "late_penalty_percent": "REAL NOT NULL DEFAULT 0",
+    "submitted_at": "TEXT",
+    "time_source": "TEXT NOT NULL DEFAULT ''",
+    "late_note": "TEXT NOT NULL DEFAULT ''",
+}
+"""Columns added after the first release: a gradebook written by an older grader gets them on open."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One stored attempt, as the views need it."""
+
+    number: int
+    """1-based position among the student's attempts at this bank."""
+    student: str
+    sha256: str
+    file: str
+    graded_at: str
+    submitted_at: str | None
+    score: float
+    max_score: float
+    raw_percent: float
+    late_penalty_percent: float
+    percent: float
+    """After the late penalty: what the keep rule sees."""
+    reason: str
+    late_note: str
+    result: dict[str, Any] | None
+
+    def question_points(self) -> dict[str, float]:
+        """Points per question id of this attempt (empty when it could not be graded)."""
+        if not self.result:
+            return {}
+        return {q["id"]: float(q["points"]) for q in self.result.get("questions", [])
+                if isinstance(q, dict) and "id" in q and "points" in q}
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    """A student of the roster or of the gradebook, with every attempt at one bank."""
+
+    id: str
+    name: str
+    email: str
+    attempts: list[Attempt]
+    summary: AttemptSummary | None
+    """None when the student has no attempt."""
+
+    @property
+    def counted(self) -> Attempt | None:
+        """The attempt whose percent stands by the bank's keep rule (None without attempts)."""
+        if self.summary is None or not self.summary.adjusted_percents:
+            return None
+        percents = self.summary.adjusted_percents
+        target = self.summary.counted_percent
+        # keep: latest -> the last counted attempt; highest -> the first attempt reaching the best
+        index = len(percents) - 1 if percents[-1] == target else percents.index(target)
+        return self.attempts[index]
 
 
 class Gradebook:
@@ -43,41 +119,105 @@ class Gradebook:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path)
         self._db.executescript(SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(attempts)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE attempts ADD COLUMN {name} {kind}")
         self._db.commit()
 
     def record(self, *, bank: Bank, student: str, sha256: str, file: str, result: QuizResult | None,
-               reason: str) -> AttemptSummary:
-        """Store (or update) this attempt and return the student's attempt summary after it."""
-        student = printable(student, one_line=True)  # a lone surrogate cannot be stored (it is not UTF-8)
-        percent = result.percent if result is not None else 0.0
+               reason: str, submitted_at: datetime | None = None, time_source: str = "",
+               late_penalty_percent: float = 0.0, late_note: str = "", refused: bool = False) -> AttemptSummary:
+        """Store (or update) this attempt and return the student's attempt summary after it.
+
+        ``late_penalty_percent`` is the share of the attempt's own percent lost to lateness;
+        ``refused`` (after the bank's cut-off) stores the attempt with 0 %.
+        """
+        student = _text(student)  # a lone surrogate cannot be stored (it is not UTF-8)
+        raw = result.percent if result is not None else 0.0
+        percent = 0.0 if refused else round(max(0.0, raw * (1.0 - late_penalty_percent / 100.0)), 2)
         payload = json.dumps(result.to_dict() if result is not None else None, default=str)
         self._db.execute(
-            "INSERT INTO attempts (bank_id, student, sha256, file, graded_at, score, max_score, percent, reason, result)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO attempts (bank_id, student, sha256, file, graded_at, score, max_score, percent, reason, result,"
+            " raw_percent, late_penalty_percent, submitted_at, time_source, late_note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (bank_id, student, sha256) DO UPDATE SET file = excluded.file, graded_at = excluded.graded_at,"
             " score = excluded.score, max_score = excluded.max_score, percent = excluded.percent,"
-            " reason = excluded.reason, result = excluded.result",
-            (bank.id, student, sha256, printable(file, one_line=True),
-             datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            " reason = excluded.reason, result = excluded.result, raw_percent = excluded.raw_percent,"
+            " late_penalty_percent = excluded.late_penalty_percent, submitted_at = excluded.submitted_at,"
+            " time_source = excluded.time_source, late_note = excluded.late_note",
+            (bank.id, student, sha256, _text(file), _now(),
              result.score if result is not None else 0.0, result.max_score if result is not None else bank.max_score,
-             percent, printable(reason), payload))
+             percent, printable(reason), payload, raw, 100.0 if refused else float(late_penalty_percent),
+             submitted_at.astimezone(timezone.utc).isoformat(timespec="seconds") if submitted_at else None,
+             _text(time_source), printable(late_note)))
         self._db.commit()
         return self.summary(bank, student)
 
+    def has(self, bank_id: str, student: str, sha256: str) -> bool:
+        """Whether this content is already recorded as an attempt of ``student`` (for ``--resume``)."""
+        row = self._db.execute("SELECT 1 FROM attempts WHERE bank_id = ? AND student = ? AND sha256 = ?",
+                               (bank_id, _text(student), sha256)).fetchone()
+        return row is not None
+
+    def students_with(self, bank_id: str, sha256: str) -> list[str]:
+        """Students with an attempt of exactly this content (to flag identical work across runs)."""
+        rows = self._db.execute("SELECT DISTINCT student FROM attempts WHERE bank_id = ? AND sha256 = ? ORDER BY student",
+                                (bank_id, sha256))
+        return [row[0] for row in rows]
+
     def percents(self, bank_id: str, student: str) -> list[float]:
-        """The student's attempt percents, oldest first."""
+        """The student's attempt percents (after late penalties), oldest first."""
         rows = self._db.execute("SELECT percent FROM attempts WHERE bank_id = ? AND student = ? ORDER BY id",
-                                (bank_id, printable(student, one_line=True)))
+                                (bank_id, _text(student)))
         return [row[0] for row in rows]
 
     def attempt_number(self, bank_id: str, student: str, sha256: str) -> int:
         """1-based position of this content among the student's attempts (0 when not recorded)."""
         rows = self._db.execute("SELECT sha256 FROM attempts WHERE bank_id = ? AND student = ? ORDER BY id",
-                                (bank_id, printable(student, one_line=True))).fetchall()
+                                (bank_id, _text(student))).fetchall()
         return next((i + 1 for i, (sha,) in enumerate(rows) if sha == sha256), 0)
 
     def summary(self, bank: Bank, student: str) -> AttemptSummary:
         return summarize_attempts(bank, self.percents(bank.id, student))
 
+    def set_roster(self, entries: Iterable[tuple[str, str, str]]) -> None:
+        """Store (id, name, email) of every roster entry, replacing what an earlier roster said of them."""
+        self._db.executemany("INSERT INTO students (id, name, email) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
+                             " SET name = excluded.name, email = excluded.email",
+                             [(_text(i), _text(n), _text(e)) for i, n, e in entries])
+        self._db.commit()
+
+    def students(self, bank: Bank) -> list[StudentRecord]:
+        """Every student of the roster and every student with an attempt at ``bank``, sorted by id."""
+        roster = {row[0]: (row[1], row[2]) for row in self._db.execute("SELECT id, name, email FROM students")}
+        by_student: dict[str, list[Attempt]] = {}
+        rows = self._db.execute(
+            "SELECT student, sha256, file, graded_at, submitted_at, score, max_score,"
+            " COALESCE(raw_percent, percent), late_penalty_percent, percent, reason, late_note, result"
+            " FROM attempts WHERE bank_id = ? ORDER BY id", (bank.id,))
+        for row in rows:
+            attempts = by_student.setdefault(row[0], [])
+            try:
+                result = json.loads(row[12])
+            except ValueError:
+                result = None
+            attempts.append(Attempt(len(attempts) + 1, *row[:12], result if isinstance(result, dict) else None))
+        records = []
+        for student in sorted(set(roster) | set(by_student)):
+            attempts = by_student.get(student, [])
+            name, email = roster.get(student, ("", ""))
+            summary = summarize_attempts(bank, [a.percent for a in attempts]) if attempts else None
+            records.append(StudentRecord(student, name, email, attempts, summary))
+        return records
+
     def close(self) -> None:
         self._db.close()
+
+
+def _text(value: str) -> str:
+    return printable(value, one_line=True)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

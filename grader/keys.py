@@ -11,6 +11,10 @@ bank in which
   their prompt and starter; ``grader grade`` runs them);
 * ``key_salt`` holds the random salt the hashes were made with.
 
+Only practice banks (``show_key: after_each_attempt``) get a copy: a graded bank's keys must not
+reach students before its ``show_key`` allows, and a hash of "option B is right" gives the key away
+to anyone who tries the four options (below), so :func:`student_copy` refuses a graded bank.
+
 This is obfuscation, not security: the hash of "option B is right" can be recomputed by anyone who
 reads this module, so a determined student can test the four options of a question in seconds.
 Self-checking is for learning; graded work is always scored by ``python -m grader grade`` against
@@ -27,10 +31,27 @@ import yaml
 from .bank import Bank
 from .kinds import KINDS
 
-__all__ = ["student_copy", "student_copy_yaml", "write_student_copy", "new_salt"]
+__all__ = ["GradedBankError", "is_practice", "is_student_copy_file", "new_salt", "student_copy", "student_copy_yaml",
+           "write_student_copy"]
 
 #: Fields that state or discuss the key in words; a student copy leaves them out.
 KEY_REVEALING_FIELDS = ("final_answer", "errata")
+
+
+class GradedBankError(ValueError):
+    """A student copy was asked of a graded bank (``show_key`` other than ``after_each_attempt``)."""
+
+
+def is_practice(bank: Bank) -> bool:
+    """Whether ``bank`` is a practice (self-check) bank: its key may be shown after every attempt."""
+    return bank.show_key == "after_each_attempt"
+
+
+def graded_reason(bank: Bank) -> str:
+    """Why a graded bank gets no student copy, in one sentence naming the setting that decides it."""
+    return (f"bank '{bank.id}' is graded (show_key: {bank.show_key}): a student copy would let students check "
+            "graded answers before the key may be shown; only practice banks (show_key: after_each_attempt) "
+            "get one")
 
 
 def new_salt() -> str:
@@ -52,9 +73,12 @@ def student_copy(bank: Bank, *, salt: str | None = None) -> dict[str, Any]:
     ``salt`` defaults to a fresh random one; pass one to make a release reproducible. The copy is
     validated before it is returned, and scoring it gives the same points as scoring ``bank`` for
     every choice, text and ``code_output`` answer (numeric answers agree to within one tenth of
-    the tolerance at its edges). Raises ValueError for a bank that is already a student copy or
-    holds nothing but ``code`` questions.
+    the tolerance at its edges). Raises :class:`GradedBankError` for a graded bank (see
+    :func:`is_practice`), ValueError for a bank that is already a student copy or holds nothing but
+    ``code`` questions.
     """
+    if not is_practice(bank):
+        raise GradedBankError(graded_reason(bank))
     if bank.key_salt is not None:
         raise ValueError(f"bank '{bank.id}' is already a student copy (it has a key_salt)")
     salt = salt if salt is not None else new_salt()
@@ -89,12 +113,26 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _BlockDumper.add_representer(str, _str_representer)
 
 
+def _header(bank_id: str) -> str:
+    return f"# Student copy of bank '{bank_id}': keys are salted hashes, for self-checking in the quiz widget.\n"
+
+
 def student_copy_yaml(bank: Bank, *, salt: str | None = None) -> str:
     """:func:`student_copy` as YAML text, with a header saying what the file is."""
     data = student_copy(bank, salt=salt)
-    header = (f"# Student copy of bank '{bank.id}': keys are salted hashes, for self-checking in the quiz widget.\n"
-              "# Graded work is scored by `python -m grader grade` against the instructor's bank.\n")
+    header = _header(bank.id) + "# Graded work is scored by `python -m grader grade` against the instructor's bank.\n"
     return header + yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def is_student_copy_file(path: str | Path, bank_id: str) -> bool:
+    """Whether ``path`` is a regular file written by :func:`write_student_copy` for bank ``bank_id``
+    (its first line is our header; a symlink or anything else is never taken for one)."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        first = handle.readline(1000)
+    return first.decode("utf-8", "replace") == _header(bank_id)
 
 
 def write_student_copy(bank: Bank, path: str | Path, *, salt: str | None = None) -> Path:

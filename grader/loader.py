@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .bank import Badge, Bank, duplicate_question_ids
+from .bank import Badge, Bank, LatePenalty, duplicate_question_ids
 from .errors import BankError, BankIssue
 from .kinds import KINDS, QUESTION_TYPES, Concept, Probe
 from .models import Option, QuestionBase
@@ -28,6 +28,8 @@ def _allowed_fields(data: Any, loc: tuple[Any, ...]) -> list[str]:
         return list((kind.model if kind else QuestionBase).model_fields)
     if parent and parent[0] == "badge":
         return list(Badge.model_fields)
+    if parent == ("late_penalty",):
+        return list(LatePenalty.model_fields)
     if len(parent) == 4 and parent[2] == "options":
         return list(Option.model_fields)
     if len(parent) == 4 and parent[2] == "concepts":

@@ -54,5 +54,5 @@ def test_a_failed_setup_is_reported_with_its_cause(graded, student, cause):
     row = rows[student]
     assert float(row["score"]) == 0
     assert f"table: the question's setup failed: {cause}" in row["reason"]
-    feedback = (out / "feedback" / f"{student}.md").read_text(encoding="utf-8").replace("\\", "")  # Markdown escapes
-    assert "the question's setup failed" in feedback and cause.split(" (")[0] in feedback
+    feedback = (out / "feedback" / student / "attempt-1.md").read_text(encoding="utf-8").replace("\\", "")  # Markdown escapes
+    assert "the question's setup failed" in feedback.casefold() and cause.split(" (")[0] in feedback

@@ -103,9 +103,9 @@ def test_grade_folder_of_answer_files(tmp_path):
     assert "empty" in rows["empty"]["reason"] and rows["garbage"]["score"] == "0"
     assert rows["extra"]["score"] == "1" and "q99" in rows["extra"]["reason"]
     assert rows["ana"]["q:q10"] == "1" and rows["ben"]["q:q10"] == "0"
-    feedback = (out / "feedback" / "ben.md").read_text()
-    assert "Score 5/10" in feedback and "Answer: C)" in feedback and "### q6" in feedback
-    assert "not valid JSON" in (out / "feedback" / "cut.md").read_text()
+    feedback = (out / "feedback" / "ben" / "attempt-1.md").read_text()
+    assert "Score 5/10" in feedback and "Answer: C)" in feedback and "\n## q6\n" in feedback
+    assert "not valid JSON" in (out / "feedback" / "cut" / "attempt-1.md").read_text()
 
 
 @pytest.mark.parametrize("command", [

@@ -1,4 +1,4 @@
-"""Reading answers from notebooks: `# answer: <id>` cells, literal_eval only, never executed."""
+"""Reading answers from notebooks: `# answer: <id>` cells, read by answer_value (literals and arithmetic on numbers), never executed."""
 from __future__ import annotations
 
 import json

@@ -114,7 +114,7 @@ def test_a_backtracking_pattern_costs_one_answer_not_the_run(tmp_path):
     rows = {r["student"]: r for r in csv.DictReader((tmp_path / "out" / "grades.csv").open())}
     assert rows["good"]["score"] == "2"
     assert rows["evil"]["score"] == "1" and rows["evil"]["q:n"] == "1"
-    feedback = (tmp_path / "out" / "feedback" / "evil.md").read_text()
+    feedback = (tmp_path / "out" / "feedback" / "evil" / "attempt-1.md").read_text()
     assert "too long" in feedback
 
 

@@ -110,7 +110,7 @@ def graded(tmp_path_factory, sandbox_layers):
     os.close(fd)
     proc = run_grader("grade", "--bank", str(bank_path), "--out", str(out), "--jobs", "2", "--no-progress", str(subs),
                       memory_mb=2560, timeout=900)
-    rows = {Path(r["file"]).name: r for r in csv.DictReader((out / "grades.csv").open())} if (out / "grades.csv").exists() else {}
+    rows = {Path(r["file"]).name: r for r in csv.DictReader((out / "attempts.csv").open())} if (out / "attempts.csv").exists() else {}
     yield bank, cases, proc, rows
     remove_folder(deep)  # pytest removes old temporary folders with shutil.rmtree, which recurses once per level
 

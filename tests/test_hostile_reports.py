@@ -96,7 +96,7 @@ def graded(tmp_path_factory):
         handle.write(json.dumps({"answers": KEY}).encode())
     proc = run_grader("grade", "--bank", str(bank_path), "--out", str(out), "--jobs", "2", "--no-progress", str(subs),
                       memory_mb=3072)
-    with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
+    with (out / "attempts.csv").open(newline="", encoding="utf-8") as handle:  # one row per file graded
         rows = list(csv.DictReader(handle))
     return {"bank": bank, "cases": cases, "proc": proc, "rows": rows, "out": out, "bank_path": bank_path, "subs": subs}
 
@@ -130,16 +130,17 @@ def test_reasons_and_feedback_stay_readable_sizes(graded):
     """A spreadsheet cell holds 32 767 characters, Python's csv reader 131 072 by default: a reason is a summary."""
     for row in graded["rows"]:
         assert len(row["reason"]) <= 5_000, (row["file"], len(row["reason"]))
-    for path in (graded["out"] / "feedback").iterdir():
+    for path in (graded["out"] / "feedback").rglob("*.*"):
         assert path.stat().st_size < 1_000_000, path.name
 
 
 def test_resume_reads_back_what_the_run_wrote(graded, tmp_path):
-    before = (graded["out"] / "grades.csv").read_bytes()
+    before = (graded["out"] / "attempts.csv").read_bytes()
     proc = run_grader("grade", "--bank", str(graded["bank_path"]), "--out", str(graded["out"]), "--resume", "--no-progress",
                       str(graded["subs"]), memory_mb=2048)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert (graded["out"] / "grades.csv").read_bytes() == before  # every file was already graded
+    assert (graded["out"] / "attempts.csv").read_bytes() == before  # every file was already graded
+    assert "already graded" in proc.stdout
 
 
 def test_grades_csv_is_a_clean_table(graded):
@@ -154,12 +155,21 @@ def test_grades_csv_is_a_clean_table(graded):
     assert not any(r["student"].startswith("bob") for r in graded["rows"])
 
 
+CODE_FENCE = re.compile(r"^(`{3,})python\n.*?^\1$", re.MULTILINE | re.DOTALL)
+"""A student's code in Markdown feedback: shown as written, in a fence longer than any backtick run in it."""
+
+
 def test_feedback_has_no_live_markup_or_control_characters(graded):
-    for path in sorted((graded["out"] / "feedback").iterdir()):
+    """HTML pages: nowhere. Markdown: nowhere outside the fences that show students' code, whose text is
+    never markup (their ``<iframe`` is how the code reads; the HTML page shows it escaped)."""
+    files = sorted(p for p in (graded["out"] / "feedback").rglob("*") if p.is_file())
+    assert files
+    for path in files:
         text = path.read_bytes().decode("utf-8")  # strict: every file is valid UTF-8
-        assert not LIVE_TAG.search(text), (path.name, LIVE_TAG.search(text).group(0))
+        prose = CODE_FENCE.sub("", text) if path.suffix == ".md" else text
+        assert not LIVE_TAG.search(prose), (path.name, LIVE_TAG.search(prose).group(0))
         if path.suffix == ".md":
-            assert "](javascript:" not in text.replace(" ", ""), path.name
+            assert "](javascript:" not in prose.replace(" ", ""), path.name
         assert not CONTROL.search(text), path.name
 
 
@@ -173,28 +183,33 @@ def test_the_gradebook_holds_every_attempt_as_valid_text(graded):
 
 
 def test_no_file_can_claim_a_classmates_row(graded):
-    """mallory's files name zz_honest as their student; zz_honest handed in a file of their own."""
+    """mallory's files name zz_honest as their student: the file's place, not its content, says whose it is."""
     honest = [r for r in graded["rows"] if r["student"] == "zz_honest"]
     assert len(honest) == 1 and Path(honest[0]["file"]).name == "zz_honest.ipynb"
-    assert honest[0]["attempt"] == "1" and float(honest[0]["counted_percent"]) == 100
-    for name in ("mallory.json", "mallory_nb.ipynb"):
+    with (graded["out"] / "grades.csv").open(newline="", encoding="utf-8") as handle:
+        standing = {r["student"]: r for r in csv.DictReader(handle)}
+    assert standing["zz_honest"]["attempts"] == "1" and float(standing["zz_honest"]["percent"]) == 100
+    for name in ("mallory.json", "mallory_nb.ipynb", "twin_a.json", "twin_b.json"):
         row = _row(graded, name)
-        assert row["student"] == Path(name).stem and "zz_honest" in row["reason"], row
+        assert row["student"] == Path(name).stem and "names its student" in row["reason"], row
 
 
 def test_every_row_keeps_its_own_feedback_files(graded):
-    """Feedback is named after the student: names that differ only in case are one file on a case-insensitive
-    disk (macOS, Windows), and identical files with one claimed name share a hash."""
+    """Feedback folders are named after the student: names that differ only in case are one folder on a
+    case-insensitive disk (macOS, Windows), so such names get a hash of their own."""
     for suffix in (".md", ".html"):
-        names = [p.stem.casefold() for p in (graded["out"] / "feedback").glob("*" + suffix)]
+        names = [str(p.relative_to(graded["out"] / "feedback")).casefold()
+                 for p in (graded["out"] / "feedback").rglob("*" + suffix)]
         assert len(names) == len(set(names)) == len(graded["rows"]), sorted(names)
 
 
 def test_html_and_markdown_still_show_what_the_student_wrote(graded):
     """Escaped, not dropped: the instructor can still read what was submitted."""
     out = graded["out"] / "feedback"
-    html_page = next(p for p in out.glob("*.html") if "script" in p.name and "alert" in p.name).read_text()
+    html_page = next((out / "xss").glob("*.html")).read_text()  # the file names its student <script>alert('name')…
     assert "&lt;script&gt;alert(" in html_page
-    markdown = next(p for p in out.glob("*.md") if "xss_code" in p.name).read_text()
+    markdown = next((out / "xss_code").glob("*.md")).read_text()
     assert "iframe" in markdown and "RuntimeError" in markdown
+    code_page = next((out / "xss_code").glob("*.html")).read_text()  # the code shown, escaped
+    assert "RuntimeError" in code_page and "&lt;iframe src=javascript:alert(5)&gt;" in code_page
     assert "\ufffd" in output_text(graded["out"])  # the lone surrogates, replaced

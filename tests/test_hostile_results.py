@@ -128,7 +128,7 @@ def test_each_case_scores_what_it_deserves(graded, name):
     row = rows[name]
     assert float(row["q:count-params"]) == CASES[name][1], row["reason"]
     assert float(row["q:lora-principle"]) == 1
-    feedback = (out / "feedback" / f"{name}.md").read_text()
+    feedback = (out / "feedback" / name / "attempt-1.md").read_text()
     names = {p.id: p.name for p in bank.question("count-params").checks}
     for probe in CASES[name][2]:
         line = next(line for line in feedback.splitlines() if f"✗ {names[probe]}" in line)

@@ -1,20 +1,23 @@
-"""Student copies (grader.keys): keys hidden as salted hashes, self-checking unchanged."""
+"""Student copies (grader.keys): keys hidden as salted hashes, self-checking unchanged; practice banks only."""
 from __future__ import annotations
 
 
 import pytest
 
 from grader import BankError, load_bank, parse_bank, score_answers, score_question
-from grader.keys import student_copy, student_copy_yaml, write_student_copy
+from grader.keys import GradedBankError, is_student_copy_file, student_copy, student_copy_yaml, write_student_copy
 
 from paths import ROOT
 
-SEED_BANKS = sorted((ROOT / "quizzes").glob("*.yaml"))
+BANKS = sorted((ROOT / "quizzes").glob("*.yaml"))
+SEED_BANKS = [p for p in BANKS if load_bank(p).show_key == "after_each_attempt"]
+"""The practice banks: the only ones a student copy is made of."""
 
 TYPED = """
 id: typed
 title: Typed keys
 source: original
+show_key: after_each_attempt
 errata: The key of q-exact was once 251.
 questions:
   - id: exact
@@ -151,3 +154,33 @@ def test_write_student_copy_round_trips_through_the_loader(tmp_path):
     key = {q.id: q.correct_ids[0] for q in copy.questions if getattr(q, "options", None)}
     result = score_answers(copy, key)
     assert result.percent == 100 and result.badge == copy.badge.name
+
+
+def test_the_seed_banks_are_practice_banks_and_the_assignment_is_graded():
+    policies = {p.stem: load_bank(p).show_key for p in BANKS}
+    assert policies.pop("lora-assignment") == "after_last_attempt"
+    assert len(policies) == 5 and set(policies.values()) == {"after_each_attempt"}
+
+
+@pytest.mark.parametrize("show_key", [None, "after_last_attempt", "never"])
+def test_a_graded_bank_gets_no_student_copy(show_key):
+    text = TYPED.replace("show_key: after_each_attempt\n", "" if show_key is None else f"show_key: {show_key}\n")
+    bank = parse_bank(text)
+    assert bank.show_key == (show_key or "after_last_attempt"), "a bank is graded unless it says otherwise"
+    with pytest.raises(GradedBankError, match=rf"bank 'typed' is graded \(show_key: {bank.show_key}\)"):
+        student_copy(bank)
+    with pytest.raises(GradedBankError):
+        student_copy_yaml(bank)
+
+
+def test_a_student_copy_file_is_recognised_by_its_header_only(tmp_path):
+    bank = parse_bank(TYPED)
+    path = write_student_copy(bank, tmp_path / "typed.student.yaml", salt="pepper-1234")
+    assert is_student_copy_file(path, "typed")
+    assert not is_student_copy_file(path, "other"), "another bank's copy is not this bank's"
+    (tmp_path / "notes.yaml").write_text("# my notes\n")
+    assert not is_student_copy_file(tmp_path / "notes.yaml", "typed")
+    (tmp_path / "link.yaml").symlink_to(path)
+    assert not is_student_copy_file(tmp_path / "link.yaml", "typed")
+    assert not is_student_copy_file(tmp_path / "missing.yaml", "typed")
+    assert not is_student_copy_file(tmp_path, "typed")

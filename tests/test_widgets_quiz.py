@@ -27,6 +27,7 @@ source: original
 pass_percent: 75
 attempts: 2
 badge: {name: Perfect}
+show_key: after_each_attempt
 questions:
   - id: single
     type: single_choice

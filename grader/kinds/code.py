@@ -15,11 +15,11 @@ from pydantic import Field, field_validator
 from ..models.base import NonEmptyStr, Slug, StrictModel, located, repeated
 from ..models.question import MAX_EXPR_CHARS, MAX_MEMORY_MB, MAX_POINTS, QuestionBase
 from ..scoring.code import ProbeOutcome
-from ..scoring.result import points_label
-from ..scoring.verdict import Verdict, status_for
-from .common import code_block, common_losses, general_feedback
+from ..scoring.result import points_label, score_label
+from ..scoring.verdict import Verdict, one_line, status_for, unanswered
+from .common import code_block, common_losses, general_feedback, points_call
 from .records import InputSpec, LmsItem, NbCell
-from .registry import Kind, NbgraderContext
+from .registry import Kind, NbgraderContext, conceal_key
 
 
 class Probe(StrictModel):
@@ -91,28 +91,63 @@ class CodeQuestion(QuestionBase):
 
 
 def score(question: CodeQuestion, _answer: Any, outcomes: Mapping[str, ProbeOutcome | bool] | None) -> Verdict:
-    """Points for each probe that passed; feedback names every failed probe (hidden ones by name only)."""
+    """Points for each probe that passed; feedback lists every check with its points, and for a failed
+    one its message and what differed (hidden checks by name and message only, never their values).
+
+    No outcomes at all (an empty mapping) means nothing ran: the question is unanswered. When every
+    failed check failed for one reason that is not about values (the code was not run, it timed out),
+    that reason is the verdict's, said once rather than on every check.
+    """
     if outcomes is None:
         return Verdict(0.0, "pending", reason="code questions are scored by `python -m grader grade`, which runs them in a sandbox")
+    if not outcomes:
+        return unanswered()
     total = sum(p.points for p in question.checks) or 1.0
     earned = 0.0
-    lines: list[str] = []
+    failed: list[tuple[Probe, ProbeOutcome]] = []
     for probe in question.checks:
         outcome = outcomes.get(probe.id, ProbeOutcome(False, "not run"))
         if isinstance(outcome, bool):
             outcome = ProbeOutcome(outcome)
         if outcome.passed:
             earned += probe.points
-            lines.append(f"✓ {probe.name}")
-            continue
-        label = f"✗ {probe.name}" + (" (hidden check)" if probe.hidden else "")
-        hint = probe.message or ""
-        detail = "" if probe.hidden else outcome.detail
-        lines.append(" — ".join(x for x in (label, hint, detail) if x))
+        else:
+            failed.append((probe, outcome))
+    details = {outcome.detail for _, outcome in failed}
+    shared = details.pop() if len(details) == 1 and failed and len(failed) == len(question.checks) else ""
+    common = shared if shared.startswith("not run") else ""
+    lines = [_check_line(probe, outcomes, failed, common) for probe in question.checks]
     fraction = earned / total
-    failed = sum(1 for line in lines if line.startswith("✗"))
-    return Verdict(fraction, status_for(fraction), reason=f"{failed} of {len(question.checks)} checks failed" if failed else "",
-                   note="\n".join(f"- {line}" for line in lines))
+    reason = one_line(common) or (f"{len(failed)} of {len(question.checks)} checks failed" if failed else "")
+    return Verdict(fraction, status_for(fraction), reason=reason, note="\n".join(f"- {line}" for line in lines))
+
+
+def _check_line(probe: Probe, outcomes: Mapping[str, Any], failed: list[tuple[Probe, ProbeOutcome]], common: str) -> str:
+    """'✓ name: 1/1 point' or '✗ name (hidden check): 0/2 points — message — what differed'."""
+    outcome = next((o for p, o in failed if p is probe), None)
+    if outcome is None:
+        return f"✓ {probe.name}: {score_label(probe.points, probe.points)}"
+    label = f"✗ {probe.name}" + (" (hidden check)" if probe.hidden else "") + f": {score_label(0, probe.points)}"
+    detail = "" if probe.hidden or outcome.detail == common else one_line(outcome.detail)
+    return " — ".join(x for x in (label, (probe.message or "").strip(), detail) if x)
+
+
+REFERENCE_FREE_DETAILS = ("raised ", "not run", "the sandbox sent", "no answer")
+"""How the details of a probe that failed without being compared begin (grader/sandbox/evaluate.py,
+grader/grading.py): they describe the student's run only. Every other detail came from comparing with
+the reference ('expected 294912, got 3') and is hidden with the key: an allowlist, so a new kind of
+detail stays hidden until it is added here."""
+
+
+def conceal(question: CodeQuestion, verdict: Verdict, outcomes: Mapping[str, ProbeOutcome | bool] | None) -> Verdict:
+    """The verdict re-scored with each failed check's name and message kept but the details that come
+    from the reference (expected values, shapes, lengths) dropped; hidden checks show none anyway."""
+    if not outcomes or verdict.note != score(question, verdict.answer, outcomes).note:
+        return conceal_key(question, verdict, outcomes)  # not the probes' verdict (e.g. no answer cell)
+    kept = {probe_id: (outcome if isinstance(outcome, bool) or outcome.detail.startswith(REFERENCE_FREE_DETAILS)
+                       else ProbeOutcome(outcome.passed))
+            for probe_id, outcome in outcomes.items()}
+    return conceal_key(question, score(question, verdict.answer, kept), outcomes)
 
 
 def static_lines(question: CodeQuestion) -> list[str]:
@@ -121,33 +156,43 @@ def static_lines(question: CodeQuestion) -> list[str]:
     return ["Checked by:", *checks, ""]
 
 
-def apportion(points: float, weights: list[float], places: int = 4) -> list[float]:
-    """``points`` split in proportion to ``weights``, each share rounded to ``places`` decimals, the
-    shares summing to ``points`` exactly (largest remainder): nbgrader stores rounded points, and
-    plain rounding made full marks 36.9996 of 37."""
-    unit = 10 ** places
-    total_weight = sum(weights) or 1.0
-    exact = [points * unit * w / total_weight for w in weights]
-    floors = [int(round(x, 6)) for x in exact]  # 0.3 * 10000 is 2999.9999999999995
-    missing = round(points * unit) - sum(floors)
-    for index in sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)[:max(missing, 0)]:
-        floors[index] += 1
-    return [f / unit for f in floors]
-
-
 def nbgrader_cells(question: CodeQuestion, context: NbgraderContext) -> list[NbCell]:
-    """The reference as the solution, the setup, then one test cell per probe comparing its value with
-    the reference's (computed in our sandbox) through the export's helper ``_check``."""
+    """The reference as the solution, the setup, then one test cell worth the question's points.
+
+    The test runs every probe in order through the export's helper ``_probe`` (our encoder and
+    comparer against the reference's value, computed in our sandbox; hidden probes inside
+    ``### BEGIN/END HIDDEN TESTS``), then ``_points`` scores the recorded outcomes with :func:`score`:
+    one cell and one rounding per question, as in ``grader``, where per-probe cells with rounded
+    shares of the points made partial totals differ in the fourth decimal."""
     cells = [NbCell(question.reference.rstrip(), f"{question.id}-answer", solution=True)]
     if question.setup.strip():
         cells.append(NbCell(question.setup.rstrip(), f"{question.id}-setup"))
-    shares = apportion(question.points, [p.points for p in question.checks])
-    for probe, share in zip(question.checks, shares):
+    lines: list[tuple[str, bool]] = []
+    for probe in question.checks:
         expected = json.dumps(context.reference_values[question.id][probe.id])
-        cells.append(NbCell(f"_check({probe.expr}, {expected!r}, {probe.tolerance!r}, {probe.compare!r})",
-                            f"{question.id}-{probe.id}", points=share,
-                            hidden=probe.hidden, title=probe.name + (" (hidden test)" if probe.hidden else "")))
+        name = probe.name + (" (hidden check)" if probe.hidden else "")
+        call = (f"_probe({question.id!r}, {probe.id!r}, {name!r}, lambda: (\n{probe.expr}\n), {expected!r}, "
+                f"{probe.tolerance!r}, {probe.compare!r}, hidden={probe.hidden!r})")
+        lines.append((call, probe.hidden))
+    # the reference never reaches students: nbgrader's feedback shows the hidden tests
+    lines.append((points_call(question, f"_OUTCOMES.get({question.id!r})", reference="# not shipped"), True))
+    cells.append(NbCell(_hidden_regions(lines), f"{question.id}-checks", points=question.points,
+                        title=f"Checks of `{question.id}`"))
     return cells
+
+
+def _hidden_regions(lines: list[tuple[str, bool]]) -> str:
+    """The lines in order, each run of hidden ones inside one ``### BEGIN/END HIDDEN TESTS`` region."""
+    out: list[str] = []
+    hidden_before = False
+    for text, hidden in lines:
+        if hidden and not hidden_before:
+            out.append("### BEGIN HIDDEN TESTS")
+        elif hidden_before and not hidden:
+            out.append("### END HIDDEN TESTS")
+        out.append(text)
+        hidden_before = hidden
+    return "\n".join(out + (["### END HIDDEN TESTS"] if hidden_before else []))
 
 
 def lms_item(question: CodeQuestion) -> LmsItem:
@@ -165,4 +210,4 @@ KIND = Kind(model=CodeQuestion, how="write code", score=score, key_text=lambda _
             answer_input=lambda q: InputSpec("elsewhere", note=f"Write your code in the cell that starts with "
                                              f"`# answer: {q.id}`; it is graded by `python -m grader grade` in a "
                                              "sandbox, not here."),
-            static_lines=static_lines, lms_item=lms_item, nbgrader_cells=nbgrader_cells)
+            static_lines=static_lines, lms_item=lms_item, nbgrader_cells=nbgrader_cells, conceal=conceal)

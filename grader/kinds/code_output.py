@@ -14,16 +14,18 @@ from ..scoring.choice import score_single
 from ..scoring.normalize import normalize_output, normalize_text
 from ..scoring.verdict import Verdict, unanswered
 from .common import (
+    answer_cell,
     common_losses,
     general_feedback,
     hash_options,
     is_blank,
     option_answers,
     option_lines,
+    points_cell,
     prompt_with_code,
 )
-from .records import InputSpec, LmsAnswer, LmsItem
-from .registry import Kind
+from .records import InputSpec, LmsAnswer, LmsItem, NbCell
+from .registry import Kind, NbgraderContext
 
 
 class CodeOutputQuestion(QuestionBase):
@@ -151,5 +153,14 @@ def lms_item(question: CodeOutputQuestion) -> LmsItem:
                    losses=tuple(losses))
 
 
+def nbgrader_cells(question: CodeOutputQuestion, _context: NbgraderContext) -> list[NbCell]:
+    """The printed output (or the right option's id) as the solution, and a hidden test that scores the
+    cell's text with :func:`score`, normalisation included."""
+    key = (next(o.id for o in question.options if o.correct) if question.options is not None
+           else question.expected_output)
+    return [answer_cell(question, key), points_cell(question)]
+
+
 KIND = Kind(model=CodeOutputQuestion, how="what does it print?", score=score, key_text=key_text,
-            answer_input=answer_input, static_lines=static_lines, lms_item=lms_item, hash_key=hash_key)
+            answer_input=answer_input, static_lines=static_lines, lms_item=lms_item, hash_key=hash_key,
+            nbgrader_cells=nbgrader_cells)

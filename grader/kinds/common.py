@@ -2,10 +2,12 @@
 and how choice questions become LMS items. Pure functions of a question; no kind is named here."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..models.keyhash import key_digest, option_value
 from ..models.question import QuestionBase
+from ..submissions.answer_value import PLACEHOLDER
 from .records import LmsAnswer, NbCell
 
 
@@ -73,6 +75,23 @@ def common_losses(question: QuestionBase) -> list[str]:
 
 
 def answer_cell(question: QuestionBase, key: Any) -> NbCell:
-    """The nbgrader answer cell of a question answered by ``answer = <literal>``: the key as the
-    solution, and ``answer = None`` before it, so an unanswered cell scores 0 (see ``NbCell.prelude``)."""
-    return NbCell(f"answer = {key!r}", f"{question.id}-answer", solution=True, prelude="answer = None")
+    """The nbgrader answer cell of a question answered by ``answer = <value>``: the key as the solution,
+    after the placeholder line students also get from ``release`` (see ``NbCell.prelude``)."""
+    return NbCell(f"answer = {key!r}", f"{question.id}-answer", solution=True, prelude=PLACEHOLDER)
+
+
+def points_call(question: QuestionBase, outcomes: str | None = None, **replace: Any) -> str:
+    """``_points(<question as JSON>)``: the call that ends a question's hidden test. The export's helper
+    hands it to :func:`grader.nbgrader_autograde.points`, which reads the answer cell's text with the
+    grader's own rule and scores it with the kind's own scorer. ``replace`` overrides fields the
+    scorer does not need and students must not see in their feedback (a code question's reference)."""
+    data = question.model_dump(mode="json")
+    data.update(replace)
+    arguments = [repr(json.dumps(data, ensure_ascii=False))] + ([outcomes] if outcomes else [])
+    return f"_points({', '.join(arguments)})"
+
+
+def points_cell(question: QuestionBase) -> NbCell:
+    """The hidden test worth the question's points: nbgrader records the points ``_points`` returns."""
+    return NbCell(points_call(question), f"{question.id}-test", points=question.points, hidden=True,
+                  title=f"Check of `{question.id}` (hidden: it runs when your notebook is graded)")

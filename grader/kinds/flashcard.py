@@ -1,6 +1,8 @@
 """flashcard: a card to flip, prompt on the front and ``back`` on the back. Never graded."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import field_validator
@@ -10,7 +12,7 @@ from ..models.question import QuestionBase
 from ..scoring.verdict import Verdict
 from .common import general_feedback
 from .records import InputSpec, LmsItem
-from .registry import Kind
+from .registry import Kind, conceal_key
 
 
 class FlashcardQuestion(QuestionBase):
@@ -33,6 +35,11 @@ def score(question: FlashcardQuestion, answer: Any, _outcomes: Any = None) -> Ve
     return Verdict(0.0, "ungraded", answer=answer, note=f"Back of the card: {question.back.strip()}")
 
 
+def conceal(question: FlashcardQuestion, verdict: Verdict, outcomes: Mapping[str, Any] | None = None) -> Verdict:
+    """The back of the card is its answer: left out of feedback while the bank hides its keys."""
+    return replace(conceal_key(question, verdict, outcomes), note="")
+
+
 def hash_key(_data: dict[str, Any], _question: FlashcardQuestion, _salt: str) -> None:
     """Nothing to hide: the back of the card is what the student flips to."""
 
@@ -48,4 +55,4 @@ KIND = Kind(model=FlashcardQuestion, how="flashcard: recall, then check the back
             key_text=lambda _q: None,
             answer_input=lambda q: InputSpec("card", note="Flashcards are flipped, not checked.", back=q.back),
             static_lines=lambda _q: ["*(The back of the card shows in the interactive version.)*", ""],
-            lms_item=lms_item, hash_key=hash_key)
+            lms_item=lms_item, hash_key=hash_key, conceal=conceal)

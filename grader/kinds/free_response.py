@@ -1,6 +1,8 @@
 """free_response: explain in your own words, checked against a concept checklist ('3/4 concepts')."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -12,7 +14,7 @@ from ..scoring.patterns import PatternTimeout, matches
 from ..scoring.verdict import Verdict, invalid, status_for, unanswered
 from .common import common_losses, general_feedback, is_blank
 from .records import InputSpec, LmsItem
-from .registry import Kind, PatternSite
+from .registry import Kind, PatternSite, conceal_key
 
 
 class Concept(StrictModel):
@@ -88,6 +90,15 @@ def score(question: FreeResponseQuestion, answer: Any, _outcomes: Any = None) ->
                    option_feedback=[model] if model else [])
 
 
+def conceal(question: FreeResponseQuestion, verdict: Verdict, outcomes: Mapping[str, Any] | None = None) -> Verdict:
+    """The labels of missed concepts are the rubric, and the model answer is the key: keep the count only."""
+    verdict = conceal_key(question, verdict, outcomes)
+    if not verdict.found_concepts and not verdict.missed_concepts:
+        return verdict
+    count = f"You got {len(verdict.found_concepts)}/{len(question.concepts)} concepts."
+    return replace(verdict, note=count, missed_concepts=[])
+
+
 def hash_key(data: dict[str, Any], _question: FreeResponseQuestion, _salt: str) -> None:
     """Nothing to hash: the checklist is the self-check itself (its labels say what to mention)."""
 
@@ -112,4 +123,4 @@ def lms_item(question: FreeResponseQuestion) -> LmsItem:
 KIND = Kind(model=FreeResponseQuestion, how="explain in your own words", score=score, key_text=lambda _q: None,
             answer_input=lambda _q: InputSpec("area", "explain in your own words"),
             static_lines=lambda q: [f"*Checklist: {len(q.concepts)} ideas a good answer mentions.*", ""],
-            lms_item=lms_item, hash_key=hash_key, patterns=patterns)
+            lms_item=lms_item, hash_key=hash_key, patterns=patterns, conceal=conceal)

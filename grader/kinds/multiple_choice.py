@@ -1,6 +1,8 @@
 """multiple_choice: tick every right option (check boxes), scored with partial credit."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import field_validator
@@ -9,9 +11,10 @@ from ..models.options import Option, check_unique_option_ids
 from ..models.question import ChoiceFields, hashed_options
 from ..scoring.choice import key_text, score_multiple
 from ..scoring.verdict import Verdict
-from .common import answer_cell, common_losses, general_feedback, hash_options, option_answers, option_lines, prompt_with_code
+from .common import (answer_cell, common_losses, general_feedback, hash_options, option_answers, option_lines, points_cell,
+                     prompt_with_code)
 from .records import InputSpec, LmsItem, NbCell
-from .registry import Kind, NbgraderContext
+from .registry import Kind, NbgraderContext, conceal_key
 
 ScoringMode = Literal["net_correct", "coverage", "all_or_nothing"]
 
@@ -36,22 +39,30 @@ def score(question: MultipleChoiceQuestion, answer: Any, _outcomes: Any = None) 
     return score_multiple(question, answer, question.scoring)
 
 
+def conceal(question: MultipleChoiceQuestion, verdict: Verdict, outcomes: Mapping[str, Any] | None = None) -> Verdict:
+    """Which ticked ids are wrong would give the key away before the last attempt: say how many instead."""
+    verdict = conceal_key(question, verdict, outcomes)
+    if verdict.status not in ("partial", "incorrect") or not isinstance(verdict.answer, list):
+        return verdict
+    picked = {str(i).casefold() for i in verdict.answer}
+    right = {i.casefold() for i in question.correct_ids}
+    wrong, missed = len(picked - right), len(right - picked)
+    reasons = []
+    if wrong:
+        reasons.append(f"{wrong} of the ticked options {'is' if wrong == 1 else 'are'} not right")
+    if missed:
+        reasons.append(f"{missed} right option{'s' if missed != 1 else ''} not ticked")
+    return replace(verdict, reason="; ".join(reasons))
+
+
 def static_lines(question: MultipleChoiceQuestion) -> list[str]:
     return option_lines(question) + ["*Select every correct option.*", ""]
 
 
 def nbgrader_cells(question: MultipleChoiceQuestion, _context: NbgraderContext) -> list[NbCell]:
-    """The test counts ticked right and wrong ids and calls ``multi_select_fraction``, the scorer's own
-    function, which the export's helper cell carries verbatim: one formula, not a re-typed copy."""
-    right = sorted(o.casefold() for o in question.correct_ids)
-    wrong = sorted(o.id.casefold() for o in question.options if not question.is_correct(o))
-    test = (f"_picked = {{str(x).strip().casefold() for x in answer}}\n"
-            f"_right, _wrong = set({right!r}), set({wrong!r})\n"
-            f"_fraction = multi_select_fraction({question.scoring!r}, len(_right), len(_wrong), "
-            "len(_picked & _right), len(_picked & _wrong))\n"
-            f"round({question.points!r} * _fraction, 4)")
-    return [answer_cell(question, question.correct_ids),
-            NbCell(test, f"{question.id}-test", points=question.points, hidden=True)]
+    """The ids as a list literal, and a hidden test that scores the cell's text with ``score``, so a
+    partial answer earns the same share of the points in nbgrader as in ``grader``."""
+    return [answer_cell(question, question.correct_ids), points_cell(question)]
 
 
 def lms_item(question: MultipleChoiceQuestion) -> LmsItem:
@@ -70,4 +81,4 @@ def lms_item(question: MultipleChoiceQuestion) -> LmsItem:
 
 KIND = Kind(model=MultipleChoiceQuestion, how="choose all that apply", score=score, key_text=key_text,
             answer_input=lambda _q: InputSpec("checkbox"), static_lines=static_lines, lms_item=lms_item,
-            hash_key=hash_options, nbgrader_cells=nbgrader_cells)
+            hash_key=hash_options, nbgrader_cells=nbgrader_cells, conceal=conceal)

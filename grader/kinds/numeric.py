@@ -14,8 +14,9 @@ from ..models.keyhash import (
 )
 from ..models.question import QuestionBase
 from ..scoring.normalize import parse_number
+from ..scoring.result import number_text
 from ..scoring.verdict import Verdict, invalid, unanswered
-from .common import answer_cell, common_losses, general_feedback, is_blank
+from .common import answer_cell, common_losses, general_feedback, is_blank, points_cell
 from .records import InputSpec, LmsItem, NbCell
 from .registry import Kind, NbgraderContext
 
@@ -65,8 +66,8 @@ def key_text(question: NumericQuestion) -> str | None:
     if question.answer is None:
         return None
     allowed = question.allowed_error()
-    return (f"{question.answer:g}" + (f" {question.unit}" if question.unit else "")
-            + (f" (± {allowed:g})" if allowed else ""))
+    return (number_text(question.answer) + (f" {question.unit}" if question.unit else "")
+            + (f" (± {number_text(allowed)})" if allowed else ""))
 
 
 def score(question: NumericQuestion, answer: Any, _outcomes: Any = None) -> Verdict:
@@ -80,7 +81,7 @@ def score(question: NumericQuestion, answer: Any, _outcomes: Any = None) -> Verd
         return invalid(answer, f"expected a number, got {answer!r}")
     right = question.is_right(number)
     return Verdict(1.0 if right else 0.0, "correct" if right else "incorrect", answer=number,
-                   reason="" if right else f"{number:g} is not within tolerance", correct_answer=key_text(question))
+                   reason="" if right else f"{number_text(number)} is not within tolerance", correct_answer=key_text(question))
 
 
 def hash_key(data: dict[str, Any], question: NumericQuestion, salt: str) -> None:
@@ -101,10 +102,9 @@ def static_lines(question: NumericQuestion) -> list[str]:
 
 
 def nbgrader_cells(question: NumericQuestion, _context: NbgraderContext) -> list[NbCell]:
-    test = (f"assert abs(float(str(answer).replace(',', '')) - {question.answer!r}) <= "
-            f"{question.allowed_error() + 1e-12!r}")
-    return [answer_cell(question, question.answer),
-            NbCell(test, f"{question.id}-test", points=question.points, hidden=True)]
+    """The key as a number, and a hidden test that reads the cell as ``grader`` does (arithmetic on
+    numbers allowed, units and tolerance as in ``score``)."""
+    return [answer_cell(question, question.answer), points_cell(question)]
 
 
 def lms_item(question: NumericQuestion) -> LmsItem:

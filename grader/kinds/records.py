@@ -45,10 +45,9 @@ class NbCell:
     title: str | None = None
     """A comment line shown above the cell's code, also when the test itself is hidden."""
     prelude: str = ""
-    """Code above an answer cell's solution region, kept in the student's version. ``answer = None``
-    there means a cell left unanswered (nbgrader puts ``raise NotImplementedError()`` where the
-    solution was) resets ``answer``, so this question's test cannot pass on the previous question's
-    answer."""
+    """Code above an answer cell's solution region, kept in the student's version: the placeholder
+    line ``release`` gives students too (``answer = None  # replace None …``), so a cell left as
+    released reads as unanswered in both graders (the tests judge the cell's text, not the kernel)."""
 
     @property
     def locked(self) -> bool:

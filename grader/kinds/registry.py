@@ -12,7 +12,7 @@ per backend, rendercv's entry types derived from the union).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Generic, TypeVar, Union
 
 from pydantic import Field
@@ -43,6 +43,12 @@ def _no_nbgrader(_question: Any, _context: NbgraderContext) -> list[NbCell]:
     return []
 
 
+def conceal_key(_question: Any, verdict: Verdict, _outcomes: Mapping[str, Any] | None = None) -> Verdict:
+    """The verdict without the key: no key text and no per-option feedback (an option's feedback
+    often says which option is right). What the student answered and whether it is right stay."""
+    return replace(verdict, correct_answer=None, option_feedback=[])
+
+
 @dataclass(frozen=True)
 class Kind(Generic[Q]):
     """One question kind: its model and the pure functions every layer above needs."""
@@ -66,6 +72,9 @@ class Kind(Generic[Q]):
     """The answer and test cells of an nbgrader source notebook ([]: no autogradable form there)."""
     patterns: Callable[[Q], list[PatternSite]] = _no_patterns
     """The bank's regular expressions this kind runs on students' answers (checked by ``validate``)."""
+    conceal: Callable[[Q, Verdict, Mapping[str, Any] | None], Verdict] = conceal_key
+    """(question, verdict, trusted probe outcomes) → the verdict with everything that states or hints at
+    the key removed, for feedback while the bank's ``show_key`` keeps it hidden (``reveal_key=False``)."""
 
     @property
     def name(self) -> str:

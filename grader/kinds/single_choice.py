@@ -9,7 +9,8 @@ from ..models.options import Option
 from ..models.question import ChoiceFields, exactly_one_correct
 from ..scoring.choice import key_text, score_single
 from ..scoring.verdict import Verdict
-from .common import answer_cell, common_losses, general_feedback, hash_options, option_answers, option_lines, prompt_with_code
+from .common import (answer_cell, common_losses, general_feedback, hash_options, option_answers, option_lines, points_cell,
+                     prompt_with_code)
 from .records import InputSpec, LmsItem, NbCell
 from .registry import Kind, NbgraderContext
 
@@ -34,11 +35,8 @@ def static_lines(question: SingleChoiceQuestion) -> list[str]:
 
 
 def nbgrader_cells(question: SingleChoiceQuestion, _context: NbgraderContext) -> list[NbCell]:
-    """The id as a string literal; the test compares ids the way ``score_single`` does (case and space aside)."""
-    right = question.correct_ids[0]
-    return [answer_cell(question, right),
-            NbCell(f"assert str(answer).strip().casefold() == {right.casefold()!r}", f"{question.id}-test",
-                   points=question.points, hidden=True)]
+    """The id as a string literal, and a hidden test that scores the cell's text as ``grader`` does."""
+    return [answer_cell(question, question.correct_ids[0]), points_cell(question)]
 
 
 def lms_item(question: SingleChoiceQuestion) -> LmsItem:

@@ -11,9 +11,9 @@ from ..models.question import QuestionBase, check_regex
 from ..scoring.normalize import normalize_text
 from ..scoring.patterns import PatternTimeout, matches
 from ..scoring.verdict import Verdict, invalid, unanswered
-from .common import common_losses, general_feedback, is_blank
-from .records import InputSpec, LmsAnswer, LmsItem
-from .registry import Kind, PatternSite
+from .common import answer_cell, common_losses, general_feedback, is_blank, points_cell
+from .records import InputSpec, LmsAnswer, LmsItem, NbCell
+from .registry import Kind, NbgraderContext, PatternSite
 
 
 class TextQuestion(QuestionBase):
@@ -96,7 +96,13 @@ def lms_item(question: TextQuestion) -> LmsItem:
                    losses=tuple(losses))
 
 
+def nbgrader_cells(question: TextQuestion, _context: NbgraderContext) -> list[NbCell]:
+    """The first accepted answer as the solution, and a hidden test that scores the cell's text with
+    :func:`score` (normalisation and patterns included)."""
+    return [answer_cell(question, question.answers[0] if question.answers else None), points_cell(question)]
+
+
 KIND = Kind(model=TextQuestion, how="a short answer", score=score, key_text=key_text,
             answer_input=lambda _q: InputSpec("line", "your answer"),
             static_lines=lambda _q: ["Your answer: ________", ""], lms_item=lms_item, hash_key=hash_key,
-            patterns=patterns)
+            patterns=patterns, nbgrader_cells=nbgrader_cells)

@@ -11,7 +11,7 @@ or "line 2 of the reference of lora-layer".
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,8 +176,19 @@ def compute_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
     return values
 
 
-def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: SandboxRun) -> tuple[dict[str, ProbeOutcome], str]:
-    """The parent's verdict on each probe, and one sentence about the run as a whole (or '')."""
+def timeout_text(question: CodeQuestion) -> str:
+    """What a student reads when their code for ``question`` ran out of time."""
+    return f"your code timed out (the {question.timeout_s:g} s time limit) and was stopped"
+
+
+def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: SandboxRun, *,
+                   unanswered: Sequence[str] = ()) -> tuple[dict[str, ProbeOutcome], str]:
+    """The parent's verdict on each probe, and one sentence about the run as a whole (or '').
+
+    An error in a required question's code is said to come from that question, and ``unanswered``
+    (required questions the student left without an answer) is named, so a student whose probes fail
+    with NameErrors learns which answer they are missing.
+    """
     outcomes: dict[str, ProbeOutcome] = {}
     for probe in question.checks:
         if probe.id in run.values:
@@ -188,16 +199,66 @@ def probe_outcomes(question: CodeQuestion, reference: dict[str, Any], run: Sandb
         elif probe.id in run.malformed:
             outcomes[probe.id] = ProbeOutcome(False, f"the sandbox sent a malformed value ({run.malformed[probe.id]})")
         elif run.timed_out:
-            outcomes[probe.id] = ProbeOutcome(False, f"not run: the {question.timeout_s:g} s time limit was reached")
+            outcomes[probe.id] = ProbeOutcome(False, f"not run: {timeout_text(question)}")
         else:
             outcomes[probe.id] = ProbeOutcome(False, "not run: " + (run.crashed or "no result"))
     notes = []
     if run.code_error:
-        notes.append(f"your cell raised {run.code_error}")
+        required = STUDENT.required_id(run.code_error_at[0]) if run.code_error_at else None
+        notes.append(f"your answer to `{required}`, which this question builds on, raised {run.code_error}" if required
+                     else f"your cell raised {run.code_error}")
     if run.setup_error:  # the probes' NameErrors that follow would not say why
         notes.append(f"the question's setup failed: {run.setup_error}")
     if run.timed_out:
-        notes.append(f"your code ran past the {question.timeout_s:g} s time limit and was stopped")
+        notes.append(timeout_text(question))
     elif run.crashed:
         notes.append(run.crashed)
+    if unanswered and any(not o.passed for o in outcomes.values()):
+        names = ", ".join(f"`{r}`" for r in unanswered)
+        notes.append(f"{names}, which this question builds on, {'has' if len(unanswered) == 1 else 'have'} no answer, "
+                     "so what it defines is missing here")
     return outcomes, "; ".join(notes)
+
+
+class SandboxRefused(RuntimeError):
+    """The sandbox would not run a student's code (an isolation layer went missing): the grader's
+    problem, never the student's, so it must not become a row of zeros."""
+
+
+def student_outcomes(questions: Sequence[CodeQuestion], answers: Mapping[str, Any], references: ReferenceValues,
+                     pool: SandboxPool | None, *, require: tuple[str, ...] = ()
+                     ) -> tuple[dict[str, dict[str, ProbeOutcome]], list[str]]:
+    """Run one submission's code answers in bank order: each question's probe verdicts, and the problems
+    found (``"<question id>: <what>"``, the form :func:`grader.scorer.question_problems` reads).
+
+    An unanswered question gets no outcomes (the scorer says it has no answer). A question whose
+    required question timed out is not run: the required code would hang it too, and the timeout
+    would be blamed on the wrong question; it says which question it builds on timed out instead.
+    Raises :class:`SandboxRefused` when the sandbox refuses to run code.
+    """
+    outcomes: dict[str, dict[str, ProbeOutcome]] = {}
+    problems: list[str] = []
+    timed_out: set[str] = set()
+    for question in questions:
+        chunks = student_chunks(question, answers)
+        if chunks is None:
+            outcomes[question.id] = {}
+            continue
+        blocker = next((r for r in question.requires if r in timed_out), None)
+        if blocker is not None:
+            why = f"not run: `{blocker}`, which this question builds on, timed out"
+            outcomes[question.id] = {p.id: ProbeOutcome(False, why) for p in question.checks}
+            problems.append(f"{question.id}: {why}")
+            continue
+        if pool is None:
+            raise ValueError("code answers need a sandbox pool to run in")
+        run = run_chunks(pool, question, chunks, require=require)
+        if run.crashed and run.crashed.startswith("the sandbox refused"):
+            raise SandboxRefused(run.crashed)
+        if run.timed_out:
+            timed_out.add(question.id)
+        unanswered = [r for r in question.requires if not isinstance(answers.get(r), str) or not answers[r].strip()]
+        outcomes[question.id], note = probe_outcomes(question, references.values[question.id], run, unanswered=unanswered)
+        if note:
+            problems.append(f"{question.id}: {note}")
+    return outcomes, problems

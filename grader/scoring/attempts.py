@@ -50,7 +50,7 @@ def summarize_attempts(bank: "Bank", percents: Sequence[float]) -> AttemptSummar
     can_retry = left is None or left > 0
     parts = []
     if adjusted:
-        parts.append(f"Your latest: {latest:.0f}% • Your highest: {best:.0f}%")
+        parts.append(f"Your latest: {latest:.0f}% • Your highest: {best:.0f}%.")
     parts.append(f"To pass you need at least {bank.pass_percent:g}%.")
     parts.append("We keep your highest score." if bank.keep == "highest" else "Your latest attempt counts.")
     if left is not None:

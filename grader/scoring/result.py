@@ -4,18 +4,61 @@ Reports, widgets and the CLI all render these; none of them computes a score.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+SIGNIFICANT_DIGITS = 12
+"""Digits :func:`number_text` keeps: enough for any key a bank states, few enough to hide float noise
+(0.1 + 0.2 reads 0.3)."""
+
+
+def number_text(value: float) -> str:
+    """A number as feedback writes it: 800 for 800.0, 0.3 for 0.30000000000000004, 2949120 rather than
+    ``:g``'s 2.94912e+06. Scientific notation only outside 1e-6 … 1e16, where plain digits stop being readable.
+
+    One helper for scores, points, keys and answers, so the same number never reads two ways.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return "∞" if value > 0 else "-∞" if value < 0 else "NaN"
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    if not 1e-6 <= magnitude < 1e16:
+        return f"{value:.{SIGNIFICANT_DIGITS}g}"
+    decimals = max(0, SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(magnitude)))
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def points_label(points: float) -> str:
     """'1 point', '0.5 points', '4 points': how every heading and feedback line names a number of points."""
-    return f"{points:g} point" + ("" if points == 1 else "s")
+    return f"{number_text(points)} point" + ("" if points == 1 else "s")
+
+
+def score_label(points: float, max_points: float) -> str:
+    """'0/1 point', '3.5/4 points': points earned out of the question's points."""
+    return f"{number_text(points)}/{points_label(max_points)}"
 
 Status = Literal["correct", "partial", "incorrect", "unanswered", "invalid", "ungraded", "pending"]
 
 STATUS_MARK = {"correct": "✓", "partial": "◐", "incorrect": "✗", "unanswered": "–", "invalid": "⚠",
                "ungraded": "·", "pending": "…"}
+
+
+def answer_text(answer: Any) -> str:
+    """An answer as understood, in words: numbers by :func:`number_text`, a list as 'A, C'."""
+    if isinstance(answer, (list, tuple)):
+        return ", ".join(answer_text(a) for a in answer)
+    if isinstance(answer, float):
+        return number_text(answer)
+    return str(answer)
 
 
 def id_list(ids: list[str], shown: int = 10) -> str:
@@ -45,6 +88,9 @@ class QuestionResult:
     """The key, when revealing it was allowed."""
     found_concepts: list[str] = field(default_factory=list)
     missed_concepts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What reading or running the answer turned up besides its score (a cell given twice, the code's
+    error, a time limit): shown at the question, in :attr:`feedback` too."""
 
     @property
     def correct(self) -> bool:
@@ -88,8 +134,8 @@ class QuizResult:
                 "questions": [q.to_dict() for q in self.questions]}
 
     def summary_line(self) -> str:
-        verdict = "passed" if self.passed else f"not passed (pass mark {self.pass_percent:g}%)"
-        return f"Score {self.score:g}/{self.max_score:g} ({self.percent:.0f}%): {verdict}"
+        verdict = "passed" if self.passed else f"not passed (pass mark {number_text(self.pass_percent)}%)"
+        return f"Score {number_text(self.score)}/{number_text(self.max_score)} ({number_text(self.percent)}%): {verdict}"
 
     def to_markdown(self, *, details: bool = True) -> str:
         """A summary table (like seed 000's), then per-question feedback."""
@@ -98,15 +144,15 @@ class QuizResult:
             lines += [f"🎖️ Badge earned: **{self.badge}**", ""]
         lines += ["| Q | result | points | your answer |", "|---|---|---|---|"]
         for q in self.questions:
-            answer = "" if q.answer is None else str(q.answer).replace("\n", " ").replace("|", "\\|")
+            answer = "" if q.answer is None else answer_text(q.answer).replace("\n", " ").replace("|", "\\|")
             if len(answer) > 60:
                 answer = answer[:57] + "…"
-            lines.append(f"| {q.id} | {STATUS_MARK[q.status]} {q.status} | {q.points:g}/{q.max_points:g} | {answer} |")
+            lines.append(f"| {q.id} | {STATUS_MARK[q.status]} {q.status} | {score_label(q.points, q.max_points)} | {answer} |")
         if self.unknown_ids:
             lines += ["", f"Answers for unknown questions were ignored: {id_list(self.unknown_ids)}"]
         if details:
             for q in self.questions:
-                lines += ["", f"### {q.id} — {q.points:g}/{q.max_points:g}", "", q.feedback]
+                lines += ["", f"### {q.id} — {score_label(q.points, q.max_points)}", "", q.feedback]
         return "\n".join(lines) + "\n"
 
     def _repr_markdown_(self) -> str:

@@ -5,6 +5,8 @@ every question type explains itself the same way.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +30,9 @@ class Verdict:
     """Extra line shown under the verdict (e.g. 'You got 3/4 concepts')."""
 
 
-def unanswered() -> Verdict:
-    return Verdict(0.0, "unanswered", reason="no answer given")
+def unanswered(reason: str = "no answer given") -> Verdict:
+    """No answer: ``reason`` says where one was expected when the caller knows (a notebook cell, a file's key)."""
+    return Verdict(0.0, "unanswered", reason=reason)
 
 
 def invalid(answer: Any, reason: str) -> Verdict:
@@ -47,18 +50,41 @@ _HEADLINE = {"correct": "✓ Correct.", "partial": "◐ Partly correct.", "incor
              "pending": "… Waiting for the sandboxed grader."}
 
 
-def build_result(question: QuestionBase, verdict: Verdict, *, reveal_key: bool) -> QuestionResult:
-    """Turn a verdict into a :class:`QuestionResult` with readable feedback."""
+def sentence(text: str) -> str:
+    """``text`` on one line, with a capital first letter and a full stop: how reasons and notes read in
+    feedback. Reasons quote students' answers and their code's errors; one line keeps a line break
+    in them from starting a Markdown heading or code fence in the feedback."""
+    text = one_line(text)
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks shown as ' ⏎ ' (and its ends trimmed)."""
+    return re.sub(r"[ \t]*(?:\r\n|[\r\n\u2028\u2029\x85])\s*", " ⏎ ", text.strip())
+
+
+def build_result(question: QuestionBase, verdict: Verdict, *, reveal_key: bool,
+                 notes: Sequence[str] = ()) -> QuestionResult:
+    """Turn a verdict into a :class:`QuestionResult` with readable feedback.
+
+    ``notes`` are what reading or running the answer turned up (a duplicated cell, the code's error):
+    shown right after the verdict, except one that the verdict's reason already says.
+    """
     fraction = min(max(verdict.fraction, 0.0), 1.0)
     points = round(question.points * fraction, 4)
     parts: list[str] = []
     headline = _HEADLINE[verdict.status]
-    if verdict.reason and verdict.status not in ("correct", "ungraded"):
-        headline = f"{headline} {verdict.reason[0].upper()}{verdict.reason[1:]}".strip()
-        if not headline.endswith((".", "!", "?")):
-            headline += "."
+    shown_reason = verdict.reason and verdict.status not in ("correct", "ungraded")
+    if shown_reason:
+        headline = f"{headline} {sentence(verdict.reason)}".strip()
     if headline:
         parts.append(headline)
+    said = verdict.reason.casefold() if shown_reason else ""
+    notes = [n for n in notes if n.strip() and n.strip().rstrip(".").casefold() not in said]
+    parts.extend(sentence(n) for n in notes)
     if verdict.note:
         parts.append(verdict.note)
     parts.extend(verdict.option_feedback)
@@ -71,4 +97,4 @@ def build_result(question: QuestionBase, verdict: Verdict, *, reveal_key: bool) 
         status=verdict.status, feedback="\n\n".join(parts), answer=verdict.answer, reason=verdict.reason,
         explanation=question.explanation, option_feedback=list(verdict.option_feedback),
         correct_answer=verdict.correct_answer if reveal_key else None,
-        found_concepts=list(verdict.found_concepts), missed_concepts=list(verdict.missed_concepts))
+        found_concepts=list(verdict.found_concepts), missed_concepts=list(verdict.missed_concepts), notes=list(notes))

@@ -1,8 +1,9 @@
 """Answers inside a notebook (the format students see in quizzes/README.md, "Answer files").
 
 A code cell whose first line is ``# answer: <question-id>`` answers that question. For choice,
-numeric and text questions the cell is ``answer = <Python literal>``, read with ``ast.literal_eval``
-and never executed. For code questions the cell is the student's code, kept as text here.
+numeric and text questions the cell is ``answer = <value>``: a Python literal or arithmetic on numbers,
+read by :func:`.answer_value.answer_value` and never executed. For code questions the cell is the
+student's code, kept as text here.
 Cell position, metadata and tags are ignored (Colab drops them); the last of duplicated cells wins.
 
 The notebook is untrusted: it is read with the limits of :mod:`.limits` (size, JSON containers,
@@ -13,19 +14,15 @@ and each cell is bounded before it is parsed: a literal cell of megabytes is ref
 """
 from __future__ import annotations
 
-import ast
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from . import Submission
 from ..safetext import printable
-from .limits import (LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, plain_answer, read_regular_file,
-                     stem_name, student_name)
+from .answer_value import AnswerRefused, answer_value, split_answer_cell
+from .limits import LIMITS, ParseLimits, Refused, bounded_json_int, check_json_shape, read_regular_file, stem_name, student_name
 
-ANSWER_MARK = re.compile(r"^\s*#\s*answer\s*:\s*(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})\s*$", re.I)
-"""A question id has at most 80 characters (bank.py); a longer "id" marks no answer cell."""
 MAX_BYTES = LIMITS.notebook_bytes
 
 
@@ -57,30 +54,12 @@ def _student(nb: dict[str, Any], limits: ParseLimits) -> str | None:
 
 
 def parse_literal_answer(body: str, limits: ParseLimits = LIMITS) -> tuple[Any, str | None]:
-    """The value of ``answer = <literal>`` in ``body``, or ``(None, reason)``. Nothing is executed."""
-    if len(body) > limits.literal_cell_chars:
-        return None, (f"the answer cell has {len(body):,} characters; a plain answer may have at most "
-                      f"{limits.literal_cell_chars:,}")
+    """The value of ``answer = ...`` in ``body``, or ``(None, reason)``: :func:`.answer_value.answer_value`'s
+    rule (a literal, or arithmetic on numbers), which the nbgrader export's tests apply too. Nothing is executed."""
     try:
-        tree = ast.parse(body)
-    except (SyntaxError, ValueError) as exc:  # ValueError: a literal over the interpreter's digit limit
-        line = getattr(exc, "lineno", None)
-        message = printable(getattr(exc, "msg", None) or str(exc), one_line=True)
-        return None, f"the answer cell is not valid Python ({f'line {line}: ' if line else ''}{message[:120]})"
-    except (MemoryError, RecursionError):
-        return None, "the answer cell is too large or too deeply nested"
-    assigned = [node for node in tree.body if isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == "answer" for t in node.targets)]
-    if not assigned:
-        return None, "no `answer = ...` line in the answer cell"
-    try:
-        value = ast.literal_eval(assigned[-1].value)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None, "`answer` must be a plain value such as \"B\", [\"A\", \"C\"] or 252 (choice cells are never run)"
-    try:
-        return plain_answer(value, limits), None
-    except Refused as exc:
-        return None, f"`answer` is not a plain value the grader accepts: {exc}"
+        return answer_value(body, limits), None
+    except AnswerRefused as exc:
+        return None, str(exc)
 
 
 def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] = frozenset(),
@@ -111,15 +90,12 @@ def parse_notebook(raw: bytes, path: Path, *, code_question_ids: frozenset[str] 
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
-        lines = _cell_source(cell).splitlines()
-        first = next((i for i, line in enumerate(lines) if line.strip()), None)
-        mark = ANSWER_MARK.match(lines[first]) if first is not None else None
-        if not mark:
+        split = split_answer_cell(_cell_source(cell))
+        if split is None:
             continue
-        qid = mark.group("id")
+        qid, body = split
         if len(seen) >= limits.answers and qid not in seen:
             return _broken(sub, f"more than {limits.answers:,} answer cells; the notebook was not graded")
-        body = "\n".join(lines[first + 1:])
         cells_of.setdefault(qid, []).append(index + 1)
         seen[qid] = index
         if qid in code_question_ids:

@@ -10,7 +10,7 @@ import html
 
 from ..models import QuestionBase
 from ..scoring import QuestionResult
-from ..scoring.result import STATUS_MARK, points_label
+from ..scoring.result import STATUS_MARK, number_text, points_label
 from ..markup import inline_html, markdown_html
 from .session import DeckSummary, FinishOutcome
 from .style import STATUS_COLOURS
@@ -52,7 +52,7 @@ def result_html(question: QuestionBase, result: QuestionResult, *, final: bool, 
     status = result.status
     head = f"{STATUS_MARK.get(status, '')} {HEADLINES.get(status, status)}"
     if question.graded and status in ("correct", "partial", "incorrect"):
-        head += f" ({result.points:g}/{points_label(result.max_points)})"
+        head += f" ({number_text(result.points)}/{points_label(result.max_points)})"
     parts: list[str] = []
     if result.reason and status not in ("correct", "ungraded"):
         parts.append(f"<p>{html.escape(result.reason[0].upper() + result.reason[1:])}.</p>")

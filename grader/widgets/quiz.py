@@ -25,6 +25,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..bank import Bank
+from ..errors import UserError
 from ..kinds import KINDS, InputSpec
 from ..loader import find_bank, load_bank
 from ..models import QuestionBase
@@ -105,15 +106,23 @@ class Quiz:
                  shuffle_options: bool | None = True, shuffle_questions: bool | None = None,
                  tries: int | None = DEFAULT_TRIES, time_limit_s: float | None = None,
                  progress: bool | str | Path = True, clock: Callable[[], float] = time.monotonic,
-                 autotick: bool = True) -> None:
+                 autotick: bool = True, practice: bool = False) -> None:
         """
         ``shuffle_options`` (default on) shuffles each question's options per student, reproducibly
         (``seed`` varies it); ``None`` follows the bank's setting. ``tries`` are the tries per graded
         question when the bank sets none (``None``: unlimited). ``progress``: write
         ``<quiz>.progress.json`` in the working directory (True), at a given path, or nowhere (False).
         ``clock`` and ``autotick=False`` let tests drive the countdowns with :meth:`tick`.
+
+        The widget shows keys and explanations after every check, so it only takes practice banks
+        (``show_key: after_each_attempt``); a graded bank raises :class:`~grader.errors.UserError`
+        unless its author passes ``practice=True`` (e.g. to try their own bank out).
         """
         full = _resolve_bank(bank)
+        if full.show_key != "after_each_attempt" and not practice:
+            raise UserError(f"bank '{full.id}' is graded (show_key: {full.show_key}): the quiz widget would show its "
+                            "keys and explanations after each check. Use a practice bank (show_key: after_each_attempt), "
+                            "or pass practice=True if you are the bank's author trying it out.")
         chosen = full.subset(ids=list(ids) if ids is not None else None, tags=list(tags) if tags is not None else None) \
             if ids is not None or tags is not None else full
         chosen = chosen.of_types(types)
