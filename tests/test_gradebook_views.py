@@ -258,3 +258,27 @@ def test_late_submissions_lose_the_bank_penalty_and_after_the_cutoff_everything(
     assert got["ben"]["submitted_at"].startswith("2026-12-02T13:00:00")
     assert got["cy"]["percent"] == "0.00" and "cut-off" in got["cy"]["reason"]
     assert "after the due date" in (out / "feedback" / "ben" / "attempt-1.md").read_text(encoding="utf-8")
+
+
+def test_grading_again_after_the_due_date_rewrites_feedback_with_the_keys(tmp_path):
+    from datetime import datetime, timezone
+
+    from grader import load_bank
+    from grader.grading import grade_submissions
+
+    path = tmp_path / "due.yaml"
+    path.write_text(BANK.replace("show_key: after_last_attempt\n", "show_key: after_last_attempt\n"
+                                 "due: 2030-01-01T00:00:00+00:00\n"), encoding="utf-8")
+    bank = load_bank(path)
+    subs = tmp_path / "subs"
+    answers(subs / "ana" / "quiz.json", {"q1": "A"})
+    out = tmp_path / "out"
+    feedback = out / "feedback" / "ana" / "attempt-1.md"
+    before = datetime(2029, 12, 31, tzinfo=timezone.utc)
+    grade_submissions(bank=bank, submissions=[subs], out_dir=out, progress=False, now=before)
+    assert "reason-one" not in feedback.read_text(encoding="utf-8")
+    after = datetime(2030, 1, 2, tzinfo=timezone.utc)
+    run = grade_submissions(bank=bank, submissions=[subs], out_dir=out, progress=False, now=after)
+    assert run.graded[0].attempt == 1 and run.graded[0].key_shown
+    assert "reason-one" in feedback.read_text(encoding="utf-8")
+    assert rows(out / "grades.csv")["ana"]["attempts"] == "1"
