@@ -5,7 +5,7 @@
     python -m grader grades --bank BANK --out DIR [--lms canvas|moodle]
     python -m grader doctor
     python -m grader export --format moodle-xml|gift|canvas-qti BANK -o OUT
-    python -m grader schema [--out FILE]
+    python -m grader schema [--write PATH]
 
 Exit status: 0 success; 1 invalid banks, a submission that could not get a row, or (doctor) an
 essential isolation layer missing; 2 bad arguments, a bad bank given to ``grade``, ``release`` or
@@ -26,7 +26,7 @@ EXAMPLES = """examples:
   python -m grader grades --bank quizzes/lora-assignment.yaml --out graded/ --lms canvas
   python -m grader doctor
   python -m grader export --format moodle-xml quizzes/day48-lora-qlora.yaml -o lms/
-  python -m grader schema --out quizzes/bank.schema.json
+  python -m grader schema --write quizzes/bank.schema.json
 """
 
 
@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=True, metavar="OUT",
                    help="the file to write, or a folder (the file is then named after the bank id)")
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a bank")
-    p.add_argument("--out", help="write to this file instead of standard output")
+    p = sub.add_parser("schema", help="print or write the JSON Schema of a bank, for editors (see quizzes/README.md)")
+    p.add_argument("--write", "--out", dest="write", metavar="PATH",
+                   help="write the schema to this file (folders created) instead of standard output")
     return parser
 
 
@@ -215,14 +216,12 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from .schema import bank_json_schema_text
+    from .schema import bank_json_schema_text, write_bank_schema
 
-    text = bank_json_schema_text()
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
+    if args.write:
+        print(f"wrote {write_bank_schema(args.write)}")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(bank_json_schema_text())
     return 0
 
 

@@ -67,13 +67,37 @@ def test_validate_missing_path_is_a_clean_error(tmp_path):
     assert proc.returncode == 2 and proc.stderr.startswith("error: no such file") and "Traceback" not in proc.stderr
 
 
+def test_validate_reports_schema_errors_and_wrong_keys_in_one_pass(root):
+    """A wrong code_output key is found in the same run as a typo elsewhere in the bank; a code question
+    that requires a broken one is not run (its reference would fail for the other's sake)."""
+    proc = grader("validate", "fixtures/banks/schema_and_snippet_errors.yaml", cwd=root / "tests")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    expected = (root / "tests/fixtures/banks/schema_and_snippet_errors.expected").read_text().splitlines()
+    assert proc.stderr.splitlines()[:-1] == expected
+
+
 def test_schema_is_shipped_and_current():
     proc = grader("schema")
     assert proc.returncode == 0
     schema = json.loads(proc.stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False and "questions" in schema["required"]
     shipped = json.loads((ROOT / "quizzes" / "bank.schema.json").read_text())
-    assert shipped == schema, "quizzes/bank.schema.json is stale: run python -m grader schema --out quizzes/bank.schema.json"
+    assert shipped == schema, "quizzes/bank.schema.json is stale: run python -m grader schema --write quizzes/bank.schema.json"
+
+
+@pytest.mark.parametrize("flag", ["--write", "--out"])
+def test_schema_write_puts_the_schema_anywhere(flag, tmp_path):
+    target = tmp_path / "editor" / "settings" / "bank.schema.json"
+    proc = grader("schema", flag, str(target))
+    assert proc.returncode == 0 and proc.stdout == f"wrote {target}\n"
+    assert json.loads(target.read_text()) == json.loads(grader("schema").stdout)
+
+
+def test_schema_write_to_an_unwritable_place_is_a_clean_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    proc = grader("schema", "--write", str(tmp_path / "file" / "bank.schema.json"))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: cannot write the schema") and "Traceback" not in proc.stderr
 
 
 def test_every_bank_points_editors_at_the_schema():
