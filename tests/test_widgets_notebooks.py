@@ -86,4 +86,29 @@ def test_notebook_runs_and_shows_the_widget(name, tmp_path):
             os.environ["GRADER_BANKS"] = env_before
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any(WIDGET_MIME in o.get("data", {}) for o in outputs), "the quiz cell displays a widget"
+    shown = [o["data"] for o in outputs if WIDGET_MIME in o.get("data", {})]
+    assert shown, "the quiz cell displays a widget"
+    assert {"text/plain", "text/markdown", "text/html"} <= set(shown[0]), "and its static version beside it"
+    assert not shown[0]["text/plain"].startswith("VBox(")
+
+
+def test_how_to_cells_say_what_each_notebook_does():
+    """The deck explains flipping (no Check there); shuffling is promised only where the bank shuffles."""
+    for path in sorted(FOLDER.glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        how_to = "".join(nb["cells"][2]["source"])
+        bank = load_bank(ROOT / "".join(nb["cells"][0]["source"]).split("Quiz bank: `")[1].split("`")[0])
+        if path.stem == "flashcards-deck":
+            assert "Flip card" in how_to and "Check" not in how_to
+        else:
+            assert ("shuffled" in how_to) == bank.shuffle_options, path.stem
+
+
+def test_practice_bank_text_matches_its_notebooks():
+    """The practice notebook leaves the flashcards out, so the bank's description (shown in its
+    widget header) must say where they are rather than promise them."""
+    bank = load_bank(ROOT / "quizzes" / "lora-qlora-flashcards-practice.yaml")
+    practice = "".join(_notebook("lora-qlora-flashcards-practice")["cells"][3]["source"])
+    assert '"flashcard"' not in practice, "the practice notebook has no flashcards"
+    assert "flashcards-deck" in bank.description and (FOLDER / "flashcards-deck.ipynb").exists()
+    assert "Start with five flashcards" not in bank.description

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from grader.progress import Attempt, load_progress, progress_path, save_progress
-from grader.widgets.order import shuffled, student_rng
 from grader.markup import code_html, inline_html, markdown_html, strip_tags
+from grader.progress import Attempt, load_progress, progress_path, save_progress
+from grader.widgets.order import OptionLabels, position_letter, shuffled, student_rng
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -67,3 +67,18 @@ def test_unusable_progress_is_moved_aside_not_overwritten(tmp_path, content, why
     progress = load_progress(path, quiz_id="day48", student="ana")
     assert progress.attempts == [] and why in progress.notice
     assert (tmp_path / "day48.progress.json.bad").read_text() == content and not path.exists()
+
+
+@pytest.mark.parametrize("index, letters", [(0, "A"), (3, "D"), (25, "Z"), (26, "AA"), (27, "AB"), (701, "ZZ"), (702, "AAA")])
+def test_position_letters_run_like_spreadsheet_columns(index, letters):
+    assert position_letter(index) == letters
+
+
+def test_option_labels_follow_display_order_and_keep_unknown_ids():
+    labels = OptionLabels.for_order(["D", "A", "C", "B"])  # a shuffled order of the bank's ids
+    assert [labels.letter(i) for i in ("D", "A", "C", "B")] == ["A", "B", "C", "D"]
+    assert labels.text(["B", "D"]) == "A, D", "listed in the order the student reads them"
+    assert labels.in_order(["B", "zz", "D"]) == ["D", "B", "zz"] and labels.letter("zz") == "zz"
+    assert OptionLabels().text(["x"]) == "x"
+    with pytest.raises(ValueError, match="0 or more"):
+        position_letter(-1)

@@ -9,13 +9,12 @@ import json
 
 import ipywidgets
 import pytest
+from paths import ROOT
 
 from grader import load_bank, parse_bank, score_answers
 from grader.keys import student_copy_yaml
 from grader.submissions import read_submission
 from grader.widgets import Quiz
-
-from paths import ROOT
 
 DAY48 = ROOT / "quizzes" / "day48-lora-qlora.yaml"
 CHALLENGES = ROOT / "quizzes" / "lora-qlora-challenges.yaml"
@@ -121,8 +120,10 @@ def test_out_of_tries_reveals_key_and_locks():
 def test_hint_button():
     quiz = make_quiz()
     assert quiz.hint() == "Think of the product." and "Hint" in quiz.text() and "Think of the product." in quiz.text()
+    assert "[Hint]" in quiz.text()
     quiz.go("multi")
-    assert quiz._view("multi").hint_button.disabled and quiz.hint() is None
+    assert quiz._view("multi").hint_button.layout.display == "none", "no greyed Hint button without a hint"
+    assert "[Hint]" not in quiz.text() and quiz.hint() is None
 
 
 def test_math_markdown_and_code_render_as_html():
@@ -177,14 +178,22 @@ def test_free_response_concept_checklist():
 def test_flashcards_flip_mark_and_summarise():
     bank = load_bank(ROOT / "quizzes" / "lora-qlora-flashcards-practice.yaml")
     quiz = make_quiz(bank, types=["flashcard"])
-    assert "Front" in quiz.text() and "Back" not in quiz.text()
-    assert quiz.flip() is True and "Back" in quiz.text() and "Low-Rank Adaptation" in quiz.text()
-    quiz.mark("got_it")
-    assert quiz.current == "fc2" and "Deck: 1/5 got it" in quiz.score.value
-    quiz.mark("again")
-    for _ in range(3):
+    got, again = quiz._view("fc1").marks
+    assert "Front" in quiz.text() and "Back" not in quiz.text() and quiz.position.value == "Card 1 of 5"
+    assert got.disabled and again.disabled, "a card is marked only once its back was seen"
+    with pytest.raises(ValueError, match="flip card 'fc1' before marking it"):
         quiz.mark("got_it")
+    assert quiz.flip() is True and "Back" in quiz.text() and "Low-Rank Adaptation" in quiz.text()
+    assert not got.disabled and not again.disabled
+    quiz.mark("got")  # the button says "Got it": 'got' and 'got_it' are the same mark
+    assert quiz.current == "fc2" and "Deck: 1/5 got it" in quiz.score.value and quiz.position.value == "Card 2 of 5"
+    with pytest.raises(ValueError, match="'got_it' \\(or 'got'\\) or 'again', not 'maybe'"):
+        quiz.mark("maybe")
+    quiz.flip(); quiz.mark("again")
+    for _ in range(3):
+        quiz.flip(); quiz.mark("got_it")
     assert quiz.current == "fc2", "the deck comes back to the cards to see again"
+    assert "Front" in quiz.text() and quiz._view("fc2").marks[0].disabled, "a card comes back face down"
     outcome = quiz.finish()
     assert outcome.result.max_score == 0 and "Deck: 4/5 got it, 1 to see again." in quiz.text()
 
@@ -216,15 +225,22 @@ def test_quiz_time_limit_finishes_the_attempt():
 
 def test_options_are_shuffled_per_student_reproducibly():
     bank = load_bank(DAY48)
-    order = lambda student, seed=None: [[o.id for o in Quiz(bank, student=student, seed=seed, progress=False).session.options(q.id)]  # noqa: E731
-                                        for q in bank.questions]
+
+    def order(student: str, seed: int | None = None) -> list[list[str]]:
+        quiz = Quiz(bank, student=student, seed=seed, progress=False, shuffle_options=True)
+        return [[o.id for o in quiz.session.options(q.id)] for q in bank.questions]
+
     ana = order("ana")
     assert ana == order("ana"), "the same student sees the same order on every rerun"
     assert ana != order("ben") and ana != order("ana", seed=7)
     assert all(sorted(ids) == ["A", "B", "C", "D"] for ids in ana)
     assert any(ids != ["A", "B", "C", "D"] for ids in ana)
-    unshuffled = Quiz(bank, student="ana", progress=False, shuffle_options=None)
-    assert [o.id for o in unshuffled.session.options("q1")] == ["A", "B", "C", "D"], "None follows the bank (no shuffle)"
+    assert not bank.shuffle_options
+    for unshuffled in (Quiz(bank, student="ana", progress=False), Quiz(bank, student="ana", progress=False, shuffle_options=None)):
+        assert [o.id for o in unshuffled.session.options("q1")] == ["A", "B", "C", "D"], "the default follows the bank (no shuffle)"
+    shuffling = parse_bank(DAY48.read_text().replace("\nquestions:", "\nshuffle_options: true\nquestions:", 1))
+    assert shuffling.shuffle_options
+    assert [o.id for o in Quiz(shuffling, student="ana", progress=False).session.options("q1")] == ana[0], "the bank says shuffle"
 
 
 def test_finish_summary_pass_message_badge_and_best_score_kept(tmp_path):
@@ -289,3 +305,112 @@ def test_subset_by_ids_and_tags():
     tagged = Quiz(bank, tags=["lora-alpha"], progress=False)
     assert tagged.session.bank.question_ids == ["q3"] and tagged.quiz_id.startswith("day48-lora-qlora-")
     assert Quiz("day48-lora-qlora", progress=False).bank.id == "day48-lora-qlora", "a bank id is found in quizzes/"
+
+
+def test_shuffled_options_are_lettered_in_display_order_and_answered_by_id(tmp_path):
+    bank = load_bank(DAY48)
+    quiz = Quiz(bank, student="ana", progress=False, autotick=False, shuffle_options=True)
+    shown = quiz.session.options("q1")
+    assert [o.id for o in shown] != ["A", "B", "C", "D"], "this student's order is shuffled"
+    radio = quiz._view("q1").input.radio
+    assert [label[:2] for label, _ in radio.options] == ["A.", "B.", "C.", "D."], "letters run top to bottom"
+    assert [oid for _, oid in radio.options] == [o.id for o in shown], "the values stay the bank's ids"
+    right = next(o for o in shown if o.correct)
+    wrong = next(o for o in shown if not o.correct)
+    letter = {o.id: "ABCD"[i] for i, o in enumerate(shown)}
+    text = answer(quiz, wrong.id)
+    assert f"You chose {letter[wrong.id]}." in text, "feedback names the letter the student saw"
+    text = answer(quiz, next(o for o in shown if not o.correct and o is not wrong).id)
+    assert f"Answer: {letter[right.id]}) {right.text.strip()}" in text, "the key names the shown letter"
+    quiz.go("q2")
+    picks = {"q2": next(o for o in quiz.session.options("q2") if o.correct).id}
+    quiz.select(picks["q2"]); quiz.check()
+    outcome = quiz.finish()
+    assert f"| ✓ correct | 1/1 | {quiz.session.labels('q2').letter(picks['q2'])} |" in quiz.text()
+    submission = read_submission(quiz.export_answers(tmp_path / "ana.json"))
+    assert submission.answers["q2"] == picks["q2"], "exported answers keep the option ids"
+    assert score_answers(bank, submission.answers).score == outcome.result.score == 1
+
+
+def test_multi_select_feedback_uses_shown_letters():
+    bank = parse_bank(ALL_TYPES)
+    quiz = make_quiz(bank, shuffle_options=True, ids=["multi"])
+    labels = quiz.session.labels("multi")
+    assert [labels.letter(o.id) for o in quiz.session.options("multi")] == ["A", "B", "C", "D"]
+    view = quiz._view("multi")
+    rows = view.input.widget.children
+    assert [row.children[1].value[:9] for row in rows] == ["<b>A.</b>", "<b>B.</b>", "<b>C.</b>", "<b>D.</b>"]
+    dropout = next(o.id for o in quiz.session.options("multi") if o.text == "dropout 0.9")
+    nf4 = next(o.id for o in quiz.session.options("multi") if o.text == "NF4")
+    text = answer(quiz, [dropout, nf4])
+    assert f"{labels.letter(dropout)} is not right" in text and "1 right option not ticked" in text
+    text = answer(quiz, [nf4])
+    right = [o.id for o in quiz.session.options("multi") if o.correct]
+    assert f"Answer: {labels.text(right)}" in text
+
+
+def test_strip_buttons_navigate_and_show_no_cross_while_a_try_remains():
+    quiz = make_quiz(shuffle_options=False)
+    strip = quiz.strip_buttons
+    assert [b.description for b in strip] == [str(n) for n in range(1, 8)] and "gq-current" in strip[0]._dom_classes
+    quiz.select("A"); quiz.check()
+    assert strip[0].description == "1•", "a wrong first try is not a verdict yet"
+    quiz.select("C"); quiz.check()
+    assert strip[0].description == "1✗", "out of tries: now it is"
+    strip[2].click()
+    assert quiz.current == "num" and "Question 3 of 7" in quiz.text()
+    assert "gq-current" in strip[2]._dom_classes and "gq-current" not in strip[0]._dom_classes
+    quiz.select("252"); quiz.check()
+    assert strip[2].description == "3✓"
+
+
+def test_finish_asks_before_leaving_questions_unanswered():
+    quiz = make_quiz(shuffle_options=False)
+    quiz.select("B"); quiz.check()
+    quiz.finish_button.click()
+    assert quiz.session.finished is None and quiz.confirm.layout.display != "none"
+    assert "6 questions unanswered — finish anyway?" in quiz.text(), "the flashcard and the free response count too"
+    assert quiz.request_finish() is None
+    keep_going = quiz.confirm.children[2]
+    keep_going.click()
+    assert quiz.confirm.layout.display == "none" and quiz.current == "multi", "back to the first unanswered one"
+    quiz.finish_button.click()
+    quiz.confirm.children[1].click()  # Finish anyway
+    assert quiz.session.finished is not None and "Your score: 1/5" in quiz.text()
+    assert quiz.confirm.layout.display == "none"
+
+
+def test_finish_with_everything_answered_does_not_ask():
+    quiz = make_quiz(parse_bank(ALL_TYPES), shuffle_options=False, ids=["single", "num"])
+    quiz.select("B"); quiz.check()
+    quiz.go("num"); quiz.select("1"); quiz.check(); quiz.select("2"); quiz.check(); quiz.select("3"); quiz.check()
+    outcome = quiz.request_finish()
+    assert outcome is not None and outcome.result.score == 1 and quiz.confirm.layout.display == "none"
+
+
+def test_layouts_wrap_on_narrow_screens():
+    """The layout half of the narrow-screen fix (the browser test measures the result)."""
+    quiz = make_quiz(shuffle_options=False)
+    assert quiz.strip.layout.flex_flow == "row wrap"
+    bar, nav = quiz.widget.children[2], quiz.widget.children[5]
+    assert bar.layout.flex_flow == "row wrap" and nav.layout.flex_flow == "row wrap"
+    assert quiz._view("single").input.radio.layout.width == "auto"
+    quiz.go("multi")
+    row = quiz._view("multi").input.widget.children[0]
+    assert "gq-option-row" in row._dom_classes and row.children[1].layout.min_width == "0"
+    from grader.widgets.style import CSS
+    assert ".widget-radio-box label" in CSS and "white-space: normal" in CSS and "height: auto" in CSS
+
+
+def test_relabel_rewrites_only_scored_choice_texts():
+    from grader.scorer import score_question
+    from grader.widgets.feedback import relabel
+    from grader.widgets.order import OptionLabels
+
+    question = parse_bank(ALL_TYPES).question("single")
+    labels = OptionLabels.for_order(["C", "B", "A"])
+    wrong = relabel(question, score_question(question, "A", reveal_key=True), labels)
+    assert wrong.reason == "you chose C" and wrong.correct_answer == "B) $BA$" and wrong.answer == "A"
+    assert wrong.option_feedback == ["W0 is frozen and full rank."]
+    unreadable = score_question(question, "Z", reveal_key=True)
+    assert relabel(question, unreadable, labels) == unreadable, "scoring's own words for an answer that is no option"

@@ -3,15 +3,22 @@
 Pure functions from results (computed by ``grader.scoring``) to HTML fragments: no widgets, no
 scoring. Explanations, common mistakes and the key are held back while tries remain, so a wrong
 first try teaches without giving the answer away.
+
+Scoring speaks in option ids ("you chose C"); the student sees letters by position (see
+:class:`~grader.widgets.order.OptionLabels`), so :func:`relabel` rewrites a choice result's texts
+in shown letters before any of them is drawn.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
+from collections.abc import Mapping
 
+from ..markup import inline_html, markdown_html
 from ..models import QuestionBase
 from ..scoring import QuestionResult
 from ..scoring.result import STATUS_MARK, number_text, points_label
-from ..markup import inline_html, markdown_html
+from .order import OptionLabels
 from .session import DeckSummary, FinishOutcome
 from .style import STATUS_COLOURS
 
@@ -47,8 +54,51 @@ def _concepts_html(result: QuestionResult) -> str:
     return f"<p><b>You got {result.concepts_found}/{total} concepts.</b></p><ul>{''.join(items)}</ul>"
 
 
-def result_html(question: QuestionBase, result: QuestionResult, *, final: bool, tries_left: int | None) -> str:
-    """Verdict, the chosen option's feedback, and (once final) key, explanation and common mistakes."""
+def shown_answer(answer: object, labels: OptionLabels | None) -> str:
+    """An answer as the student saw it: option ids as their shown letters, anything else as is."""
+    if answer is None:
+        return ""
+    if labels is None or not labels.letters:
+        return ", ".join(map(str, answer)) if isinstance(answer, list) else str(answer)
+    return labels.text(answer) if isinstance(answer, list) else labels.letter(str(answer))
+
+
+def relabel(question: QuestionBase, result: QuestionResult, labels: OptionLabels) -> QuestionResult:
+    """``result`` with its option ids (reason, per-option feedback, key) replaced by the shown letters.
+
+    Only a scored choice answer is rewritten (its ``answer`` holds the picked ids); an unreadable or
+    missing answer keeps scoring's own words. ``answer`` itself keeps the ids: it is what is exported.
+    """
+    if not labels.letters or result.status not in ("correct", "partial", "incorrect") or result.answer is None:
+        return result
+    picked_ids = result.answer if isinstance(result.answer, list) else [result.answer]
+    picked = [o for o in (question.option(str(i)) for i in picked_ids) if o is not None]
+    right = [o for o in question.choices if question.is_correct(o)]
+    if isinstance(result.answer, list):  # multi-select: which ticks were wrong, how many right ones missing
+        wrong = [o.id for o in picked if o not in right]
+        missed = sum(o not in picked for o in right)
+        reasons = [f"{labels.text(wrong)} {'is' if len(wrong) == 1 else 'are'} not right"] if wrong else []
+        if missed:
+            reasons.append(f"{missed} right option{'s' if missed != 1 else ''} not ticked")
+        reason = "; ".join(reasons)
+        option_feedback = [f"{labels.letter(o.id)}: {o.feedback.strip()}" for o in picked if o.feedback]
+        key = labels.text(o.id for o in right)
+    else:
+        reason = "" if result.status == "correct" else f"you chose {labels.letter(picked[0].id)}" if picked else result.reason
+        option_feedback = result.option_feedback
+        by_id = {o.id: o for o in right}
+        key = ", ".join(labels.letter(oid) if "\n" in by_id[oid].text.strip() else f"{labels.letter(oid)}) {by_id[oid].text.strip()}"
+                        for oid in labels.in_order(by_id))
+    return dataclasses.replace(result, reason=reason, option_feedback=list(option_feedback),
+                               correct_answer=key if result.correct_answer not in (None, "") else result.correct_answer)
+
+
+def result_html(question: QuestionBase, result: QuestionResult, *, final: bool, tries_left: int | None,
+                labels: OptionLabels | None = None) -> str:
+    """Verdict, the chosen option's feedback, and (once final) key, explanation and common mistakes;
+    option ids are shown as ``labels``' letters when given."""
+    if labels is not None:
+        result = relabel(question, result, labels)
     status = result.status
     head = f"{STATUS_MARK.get(status, '')} {HEADLINES.get(status, status)}"
     if question.graded and status in ("correct", "partial", "incorrect"):
@@ -81,14 +131,16 @@ def result_html(question: QuestionBase, result: QuestionResult, *, final: bool, 
     return box("".join(parts), status, head)
 
 
-def summary_html(outcome: FinishOutcome, titles: dict[str, str], deck: DeckSummary | None = None) -> str:
-    """The end-of-quiz table (question, result, points, your answer), pass message, badge, attempts."""
+def summary_html(outcome: FinishOutcome, titles: dict[str, str], deck: DeckSummary | None = None,
+                 labels: Mapping[str, OptionLabels] | None = None) -> str:
+    """The end-of-quiz table (question, result, points, your answer in shown letters), pass message,
+    badge, attempts."""
     result, summary = outcome.result, outcome.summary
     rows = []
     for number, q in enumerate(result.questions, 1):
         if q.max_points == 0 and q.status in ("unanswered", "ungraded"):
             continue
-        answer = "" if q.answer is None else str(q.answer)
+        answer = shown_answer(q.answer, (labels or {}).get(q.id))
         answer = answer if len(answer) <= 60 else answer[:57] + "…"
         colour = STATUS_COLOURS.get(q.status, "inherit")
         rows.append(f"<tr><td>{number}</td><td>{inline_html(titles.get(q.id, q.id))}</td>"

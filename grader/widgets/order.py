@@ -4,12 +4,17 @@ Every student sees their own option order (so "the answer is the third one" cann
 and the same student sees the same order on every rerun (so a restarted kernel does not reshuffle
 an answer they were reading). The seed is a hash of the quiz, the student and an optional seed
 number; ``random.Random`` seeded with it is stable across Python versions.
+
+Options are *shown* with letters by position (A, B, C… top to bottom, whatever the order), while
+answers keep the bank's option ids, so exported answers grade the same with ``grader grade``.
+:class:`OptionLabels` is that mapping; the widget applies it wherever it draws option text.
 """
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -32,3 +37,39 @@ def shuffled(items: Sequence[T], rng: random.Random) -> list[T]:
         if out != original:
             break
     return out
+
+
+def position_letter(index: int) -> str:
+    """A, B, … Z, AA, AB, … for the 0-based ``index`` (as spreadsheet columns)."""
+    if index < 0:
+        raise ValueError(f"a position is 0 or more, got {index}")
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class OptionLabels:
+    """Option id -> the letter shown beside it (its position in this student's order)."""
+
+    letters: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_order(cls, option_ids: Sequence[str]) -> OptionLabels:
+        return cls({oid: position_letter(i) for i, oid in enumerate(option_ids)})
+
+    def letter(self, option_id: str) -> str:
+        """The shown letter of ``option_id``; an id not among the options is shown as it is."""
+        return self.letters.get(str(option_id), str(option_id))
+
+    def in_order(self, option_ids: Iterable[str]) -> list[str]:
+        """``option_ids`` sorted as they are shown (ids not among the options last)."""
+        order = {oid: i for i, oid in enumerate(self.letters)}
+        return sorted((str(i) for i in option_ids), key=lambda i: order.get(i, len(order)))
+
+    def text(self, option_ids: Iterable[str]) -> str:
+        """'A, C': the shown letters of ``option_ids`` in display order (how a student reads them)."""
+        return ", ".join(self.letter(i) for i in self.in_order(option_ids))

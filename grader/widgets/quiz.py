@@ -17,7 +17,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,10 @@ from ..loader import find_bank, load_bank
 from ..models import QuestionBase
 from ..progress import load_progress, progress_path, save_progress
 from ..scoring.result import STATUS_MARK, points_label
-from . import feedback
+from . import feedback, static
 from .inputs import AnswerInput, build_input
 from ..markup import code_html, inline_html, markdown_html, plain_text, strip_tags
+from .scope import not_scored_note, self_check_bank
 from .session import DEFAULT_TRIES, CheckOutcome, FinishOutcome, QuizSession
 from .style import CSS
 
@@ -82,6 +83,16 @@ def _button(label: str, tooltip: str, style: str = "") -> w.Button:
     return w.Button(description=label, tooltip=tooltip, button_style=style, layout=w.Layout(width="auto"))
 
 
+_STRIP_MARKS = {**STATUS_MARK, "tried": "•"}
+"""The question strip's marks: a verdict once final; a neutral dot while a try remains."""
+
+
+def _wrap() -> w.Layout:
+    """A row's layout that wraps onto the next line on a narrow screen instead of running off it
+    (a fresh one per row: hiding a row sets its layout's ``display``)."""
+    return w.Layout(flex_flow="row wrap", align_items="center", width="100%")
+
+
 @dataclass
 class QuestionView:
     """The widgets of one question, built the first time it is shown."""
@@ -103,13 +114,15 @@ class Quiz:
 
     def __init__(self, bank: Bank | str | Path, *, ids: Sequence[str] | None = None, tags: Sequence[str] | None = None,
                  types: Sequence[str] | None = None, student: str | None = None, seed: int | str | None = None,
-                 shuffle_options: bool | None = True, shuffle_questions: bool | None = None,
+                 shuffle_options: bool | None = None, shuffle_questions: bool | None = None,
                  tries: int | None = DEFAULT_TRIES, time_limit_s: float | None = None,
                  progress: bool | str | Path = True, clock: Callable[[], float] = time.monotonic,
                  autotick: bool = True, practice: bool = False) -> None:
         """
-        ``shuffle_options`` (default on) shuffles each question's options per student, reproducibly
-        (``seed`` varies it); ``None`` follows the bank's setting. ``tries`` are the tries per graded
+        ``shuffle_options``: ``None`` (the default) follows the bank's ``shuffle_options`` (off unless
+        the bank says so); ``True`` shuffles each question's options per student, reproducibly
+        (``seed`` varies it). Shown letters follow the display order, answers keep the option ids.
+        ``tries`` are the tries per graded
         question when the bank sets none (``None``: unlimited). ``progress``: write
         ``<quiz>.progress.json`` in the working directory (True), at a given path, or nowhere (False).
         ``clock`` and ``autotick=False`` let tests drive the countdowns with :meth:`tick`.
@@ -125,7 +138,7 @@ class Quiz:
                             "or pass practice=True if you are the bank's author trying it out.")
         chosen = full.subset(ids=list(ids) if ids is not None else None, tags=list(tags) if tags is not None else None) \
             if ids is not None or tags is not None else full
-        chosen = chosen.of_types(types)
+        chosen, self.not_scored_here = self_check_bank(chosen.of_types(types))  # code questions: see scope.py
         self.bank = chosen
         self.quiz_id = quiz_id_for(full, chosen)
         self.student = student or _default_student()
@@ -157,8 +170,15 @@ class Quiz:
         self.position = w.Label()
         self.score = w.Label()
         self.timer = w.Label()
-        self.strip = w.HTML()
-        self.area = w.VBox()
+        self.strip_buttons: list[w.Button] = []
+        for number, q in enumerate(self.session.questions):
+            cell = w.Button(description=str(number + 1), tooltip=f"go to question {number + 1}",
+                            layout=w.Layout(width="auto"))
+            cell.on_click(lambda _b, index=number: self._show(index))
+            self.strip_buttons.append(cell)
+        self.strip = w.HBox(self.strip_buttons, layout=_wrap())
+        self.strip.add_class("gq-strip")
+        self.area = w.VBox(layout=w.Layout(width="100%"))
         self.prev_button = _button("◀ Previous", "previous question")
         self.next_button = _button("Next ▶", "next question")
         self.finish_button = _button("Finish", "score this attempt and see the summary", "primary")
@@ -166,13 +186,27 @@ class Quiz:
         self.retake_button.layout.display = "none"
         self.prev_button.on_click(lambda _b: self.previous())
         self.next_button.on_click(lambda _b: self.next())
-        self.finish_button.on_click(lambda _b: self.finish())
+        self.finish_button.on_click(lambda _b: self.request_finish())
         self.retake_button.on_click(lambda _b: self.retake())
+        # Finish with questions left asks first, inside the widget (no browser dialog: Colab's
+        # output frames and some notebook front ends block them)
+        self.confirm_text = w.HTML()
+        finish_anyway = _button("Finish anyway", "score this attempt now", "danger")
+        keep_going = _button("Keep going", "go to the first unanswered question")
+        finish_anyway.on_click(lambda _b: self.finish())
+        keep_going.on_click(lambda _b: self.keep_going())
+        self.confirm = w.HBox([self.confirm_text, finish_anyway, keep_going], layout=_wrap())
+        self.confirm.add_class("gq-confirm")
+        self.confirm.layout.display = "none"
         self.notice = w.HTML(value=feedback.message_html(notice, "partial") if notice else "")
         self.summary = w.HTMLMath()
-        bar = w.HBox([self.position, self.score, self.timer], layout=w.Layout(justify_content="space-between"))
-        nav = w.HBox([self.prev_button, self.next_button, self.finish_button, self.retake_button])
-        self.widget = w.VBox([self.header, self.notice, bar, self.strip, self.area, nav, self.summary])
+        bar = w.HBox([self.position, self.score, self.timer],
+                     layout=w.Layout(justify_content="space-between", flex_flow="row wrap", width="100%"))
+        bar.add_class("gq-bar")
+        nav = w.HBox([self.prev_button, self.next_button, self.finish_button, self.retake_button], layout=_wrap())
+        nav.add_class("gq-nav")
+        self.widget = w.VBox([self.header, self.notice, bar, self.strip, self.area, nav, self.confirm, self.summary],
+                             layout=w.Layout(width="100%", max_width="52em"))
         self.widget.add_class("gq-quiz")
 
     # -- one question's widgets --------------------------------------------------------------------
@@ -199,23 +233,26 @@ class Quiz:
             view.flip.on_click(lambda _b: self.flip())
             got.on_click(lambda _b: self.mark("got_it"))
             again.on_click(lambda _b: self.mark("again"))
-            view.marks = (got, again)
-            view.container.children = [view.card, w.HBox([view.flip, got, again]), view.feedback]
+            view.marks = (got, again)  # enabled once the card shows its back (see _refresh)
+            view.container.children = [view.card, w.HBox([view.flip, got, again], layout=_wrap()), view.feedback]
             return view
         if spec.style == "elsewhere":
-            parts.append(w.HTML(value=feedback.message_html(spec.note)))
+            note = not_scored_note(question, self.not_scored_here.get(question.id))
+            parts.append(w.HTMLMath(value=feedback.box(markdown_html(note), "info")))
             view.container.children = parts
             return view
         view.input = build_input(spec, self.session.options(question.id),
-                                 lambda answer, qid=question.id: self.session.select(qid, answer))
+                                 lambda answer, qid=question.id: self.session.select(qid, answer),
+                                 self.session.labels(question.id))
         view.check = _button("Check", "check your answer", "primary")
         view.hint_button = _button("Hint", "show a hint")
         view.check.on_click(lambda _b: self.check())
         view.hint_button.on_click(lambda _b: self.hint())
-        view.hint_button.disabled = not question.hint
+        if not question.hint:  # a greyed button promises help that never comes
+            view.hint_button.layout.display = "none"
         if view.input is not None:
             parts.append(view.input.widget)
-        parts += [w.HBox([view.check, view.hint_button, view.tries], layout=w.Layout(align_items="center")),
+        parts += [w.HBox([view.check, view.hint_button, view.tries], layout=_wrap()),
                   view.hint, view.feedback]
         view.container.children = parts
         return view
@@ -242,7 +279,7 @@ class Quiz:
         """Redraw the bar and ``qid``'s controls from the session (never from widget state)."""
         session, view = self.session, self._view(qid)
         total = len(session.questions)
-        self.position.value = f"Question {self.index + 1} of {total}"
+        self.position.value = f"{'Card' if session.is_deck else 'Question'} {self.index + 1} of {total}"
         self.prev_button.disabled = self.index == 0
         self.next_button.disabled = self.index == total - 1
         if session.graded_max:
@@ -251,6 +288,11 @@ class Quiz:
             self.score.value = session.deck_summary().text
         self._refresh_timer()
         self._refresh_strip()
+        if view.card is not None:  # the card's side and its buttons follow the session
+            flipped = session.states[qid].flipped
+            view.card.value = self._card_html(session.question(qid), flipped=flipped)
+            for button in view.marks:
+                button.disabled = not flipped or session.finished is not None
         if view.check is None:
             return
         final = session.is_final(qid)
@@ -266,13 +308,16 @@ class Quiz:
             view.tries.value = feedback.tries_text(session.tries_left(qid), state.tries)
 
     def _refresh_strip(self) -> None:
-        cells = []
-        for number, q in enumerate(self.session.questions, 1):
-            state = self.session.states[q.id]
-            mark = STATUS_MARK.get(state.result.status, "") if state.result else ("🃏" if state.mark else "")
-            css = ' class="gq-current"' if number - 1 == self.index else ""
-            cells.append(f"<span{css} title=\"{q.id}\">{number}{mark}</span>")
-        self.strip.value = f'<div class="gq-strip">{"".join(cells)}</div>'
+        """Number buttons that jump to their question, marked once a verdict is final."""
+        for number, (q, cell) in enumerate(zip(self.session.questions, self.strip_buttons), 1):
+            shown = self.session.shown_status(q.id)
+            mark = ("🃏" if self.session.states[q.id].mark else "") if shown is None else _STRIP_MARKS.get(shown, "")
+            cell.description = f"{number}{mark}"
+            cell.tooltip = f"go to question {number}" + (" (tried, a try left)" if shown == "tried" else "")
+            if number - 1 == self.index:
+                cell.add_class("gq-current")
+            else:
+                cell.remove_class("gq-current")
 
     def _refresh_timer(self) -> None:
         session, qid = self.session, self.current
@@ -300,7 +345,8 @@ class Quiz:
         outcome = self.session.check(qid)
         if outcome.result is not None and not (outcome.message and outcome.final):
             view.feedback.value = feedback.result_html(question, outcome.result, final=outcome.final,
-                                                       tries_left=self.session.tries_left(qid))
+                                                       tries_left=self.session.tries_left(qid),
+                                                       labels=self.session.labels(qid))
         elif outcome.message:
             status = "incorrect" if "Time" in outcome.message else "info"
             view.feedback.value = feedback.message_html(outcome.message, status) + (
@@ -335,15 +381,17 @@ class Quiz:
         if _input_spec(question).style != "card":
             raise ValueError(f"question '{qid}' is not a flashcard")
         flipped = self.session.flip(qid)
-        self._view(qid).card.value = self._card_html(question, flipped=flipped)
+        self._refresh(qid)
         return flipped
 
     def mark(self, verdict: str) -> None:
-        """Mark the current flashcard 'got_it' or 'again'; 'again' cards come back at the end."""
+        """Mark the current, flipped flashcard 'got_it' (or 'got') or 'again', as its buttons do;
+        'again' cards come back at the end. Raises ValueError before the card is flipped."""
         qid = self.current
         deck = self.session.mark(qid, verdict)
         view = self._view(qid)
-        view.feedback.value = feedback.message_html(deck.text, "correct" if verdict == "got_it" else "partial")
+        got = self.session.states[qid].mark == "got_it"
+        view.feedback.value = feedback.message_html(deck.text, "correct" if got else "partial")
         self._save()
         if self.index < len(self.session.questions) - 1:
             self._show(self.index + 1)
@@ -352,12 +400,35 @@ class Quiz:
         else:
             self._refresh(qid)
 
+    def request_finish(self) -> FinishOutcome | None:
+        """What **Finish** does: finish at once when nothing is left to answer, else ask first
+        ("3 questions unanswered — finish anyway?") and return None."""
+        left = self.session.unanswered() if self.session.finished is None else []
+        if not left:
+            return self.finish()
+        noun = "card" if self.session.is_deck else "question"
+        what = f"{len(left)} {noun}{'s' if len(left) != 1 else ''} {'not marked' if noun == 'card' else 'unanswered'}"
+        self.confirm_text.value = (f"<b>{what}</b> — finish anyway?"
+                                   + ("" if noun == "card" else " <span class=\"gq-muted\">(an answer counts once checked)</span>"))
+        self.confirm.layout.display = ""
+        return None
+
+    def keep_going(self) -> None:
+        """What **Keep going** does: close the question and show the first unanswered question."""
+        self.confirm.layout.display = "none"
+        left = self.session.unanswered()
+        if left:
+            self.go(left[0])
+
     def finish(self) -> FinishOutcome:
-        """Score this attempt's checked answers and show the summary table."""
+        """Score this attempt's checked answers and show the summary table (no questions asked:
+        **Finish anyway** and the quiz's own time limit call this)."""
         outcome = self.session.finish()
+        self.confirm.layout.display = "none"
         titles = {q.id: _title(q) for q in self.session.questions}
         deck = self.session.deck_summary()
-        self.summary.value = feedback.summary_html(outcome, titles, deck)
+        labels = {q.id: self.session.labels(q.id) for q in self.session.questions}
+        self.summary.value = feedback.summary_html(outcome, titles, deck, labels)
         self.finish_button.disabled = True
         self.retake_button.layout.display = "" if self.session.can_retake else "none"
         self._stop.set()
@@ -440,16 +511,33 @@ class Quiz:
         pieces = [self.position.value, self.score.value, self.timer.value]
         for child in self.area.children[0].children if self.area.children else ():
             pieces.append(_widget_text(child))
+        pieces.append(_widget_text(self.confirm))
         pieces.append(strip_tags(self.summary.value))
         return "\n".join(p for p in pieces if p)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def _repr_mimebundle_(self, include: Collection[str] | None = None,
+                          exclude: Collection[str] | None = None) -> dict[str, Any]:
+        """The live widget view plus a keyless static version (text, Markdown, HTML) of the quiz.
 
-        display(self.widget)
+        A front end with a widget manager draws the view; a saved notebook without widget state
+        (GitHub, nbviewer, exported HTML, a committed lesson after ``course.executed.tidy``) shows
+        the static version instead of ``VBox(children=…)``. See :mod:`grader.widgets.static`."""
+        return static.mimebundle(self.widget, self.bank, include, exclude)
+
+    @classmethod
+    def combined(cls, quiz_id: str, *, title: str, parts: Sequence[tuple[Bank | str | Path, Sequence[str] | None]],
+                 description: str | None = None, pass_percent: float | None = None, **options: Any) -> Quiz:
+        """One quiz over questions from several banks, under its own id and title (a lesson's
+        closing self-check); ``options`` are :class:`Quiz`'s. See :func:`grader.widgets.lesson.combine_banks`."""
+        from .lesson import combine_banks
+
+        bank = combine_banks(quiz_id, title=title, parts=parts, description=description, pass_percent=pass_percent)
+        return cls(bank, **options)
 
 
 def _widget_text(widget: w.Widget) -> str:
+    if widget.layout.display == "none":  # hidden: not what the student sees
+        return ""
     if isinstance(widget, (w.HTML, w.HTMLMath)):
         return strip_tags(widget.value)
     if isinstance(widget, w.Label):

@@ -19,10 +19,13 @@ from ..progress import Attempt, Progress
 from ..scorer import score_answers, score_question
 from ..scoring import QuestionResult, QuizResult
 from ..scoring.attempts import AttemptSummary, summarize_attempts
-from .order import shuffled, student_rng
+from .order import OptionLabels, shuffled, student_rng
 
 DEFAULT_TRIES = 2
 """Tries per graded question when the bank does not say: one slip is forgiven, guessing is not."""
+
+MARKS = {"got_it": "got_it", "got": "got_it", "got it": "got_it", "again": "again"}
+"""What :meth:`QuizSession.mark` accepts (the buttons say "Got it" and "Again") -> the stored mark."""
 
 
 @dataclass
@@ -98,11 +101,13 @@ class QuizSession:
             questions = shuffled(questions, student_rng(self.quiz_id, student, seed, purpose="questions"))
         self.questions: list[QuestionBase] = questions
         self._options: dict[str, list[Option]] = {}
+        self._labels: dict[str, OptionLabels] = {}
         for q in questions:
             options = q.choices
             if options:
                 rng = student_rng(self.quiz_id, student, seed, purpose=f"options:{q.id}")
                 self._options[q.id] = shuffled(options, rng) if shuffle_options else list(options)
+                self._labels[q.id] = OptionLabels.for_order([o.id for o in self._options[q.id]])
         self.states: dict[str, QuestionState] = {}
         self.started_at = 0.0
         self.finished: FinishOutcome | None = None
@@ -133,6 +138,18 @@ class QuizSession:
         """The question's options in this student's order."""
         return self._options.get(qid, [])
 
+    def labels(self, qid: str) -> OptionLabels:
+        """The letters shown beside ``qid``'s options (A, B, C… in this student's order); answers keep the ids."""
+        return self._labels.get(qid, OptionLabels())
+
+    def is_card(self, qid: str) -> bool:
+        return KINDS.of(self.question(qid)).answer_input(self.question(qid)).style == "card"
+
+    @property
+    def is_deck(self) -> bool:
+        """Every question is a flashcard: the quiz is a deck of cards."""
+        return bool(self.questions) and all(self.is_card(q.id) for q in self.questions)
+
     # -- one question ------------------------------------------------------------------------------
     def tries_allowed(self, qid: str) -> int | None:
         question = self.question(qid)
@@ -155,6 +172,14 @@ class QuizSession:
             return True
         left = self.tries_left(qid)
         return left == 0
+
+    def shown_status(self, qid: str) -> str | None:
+        """What the question strip shows: the verdict once final, 'tried' while a try remains
+        (a ✗ there would say "wrong" before the student has used their second try), else None."""
+        result = self.states[qid].result
+        if result is None:
+            return None
+        return result.status if self.is_final(qid) else "tried"
 
     def open(self, qid: str) -> None:
         """The student is looking at ``qid``: its own timer starts now (once)."""
@@ -208,10 +233,16 @@ class QuizSession:
         return state.flipped
 
     def mark(self, qid: str, verdict: str) -> DeckSummary:
-        if verdict not in ("got_it", "again"):
-            raise ValueError("a flashcard is marked 'got_it' or 'again'")
-        self.states[qid].mark = verdict
-        self.progress.flashcards[qid] = verdict
+        """Mark a flipped card 'got_it' (or 'got') or 'again'; the card goes back face down."""
+        mark = MARKS.get(verdict.strip().casefold()) if isinstance(verdict, str) else None
+        if mark is None:
+            raise ValueError(f"a flashcard is marked 'got_it' (or 'got') or 'again', not {verdict!r}")
+        state = self.states[qid]
+        if not state.flipped:
+            raise ValueError(f"flip card '{qid}' before marking it: the mark says whether you knew its back")
+        state.mark = mark
+        state.flipped = False
+        self.progress.flashcards[qid] = mark
         return self.deck_summary()
 
     def deck_summary(self) -> DeckSummary:
@@ -264,6 +295,19 @@ class QuizSession:
         return {q.id: self.states[q.id].checked_answer for q in self.questions
                 if self.states[q.id].checked_answer is not None}
 
+    def unanswered(self) -> list[str]:
+        """Questions the student could still answer in the widget: not checked (and not locked by a
+        timer), or cards not marked. Questions answered elsewhere (a ``code`` cell) do not count."""
+        left = []
+        for q in self.questions:
+            state, style = self.states[q.id], KINDS.of(q).answer_input(q).style
+            if style == "elsewhere":
+                continue
+            done = state.mark is not None if style == "card" else state.result is not None or self.is_final(q.id)
+            if not done:
+                left.append(q.id)
+        return left
+
     def finish(self) -> FinishOutcome:
         """Score the checked answers as one attempt and record it (once per attempt)."""
         if self.finished is not None:
@@ -289,4 +333,4 @@ def _empty(answer: Any) -> bool:
         isinstance(answer, (list, tuple)) and not answer)
 
 
-__all__ = ["QuizSession", "QuestionState", "CheckOutcome", "FinishOutcome", "DeckSummary", "DEFAULT_TRIES"]
+__all__ = ["DEFAULT_TRIES", "MARKS", "CheckOutcome", "DeckSummary", "FinishOutcome", "QuestionState", "QuizSession"]

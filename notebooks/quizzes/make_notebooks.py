@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import load_bank, nbwriter  # noqa: E402
+from grader import Bank, load_bank, nbwriter  # noqa: E402
 from grader.widgets import markdown_fallback  # noqa: E402
 from grader.widgets.quiz import quiz_id_for  # noqa: E402
 
@@ -50,14 +50,31 @@ HOW_TO = """\
 Pick an answer and press **Check**. A wrong answer tells you what your choice missed and leaves
 you another try (**Attempts: N left**); the explanation and common mistakes appear once you get it
 right or run out of tries. **Hint** helps when a question has one. **Finish** shows your score,
-whether you passed and a table of every question. Options are shuffled for you (the same way on
-every rerun).
+whether you passed and a table of every question.{shuffled}
 
 Your progress (best score, attempts) is saved next to this notebook in `{quiz_id}.progress.json`,
 so rerunning the cell keeps your best score. To hand answers in, run `quiz.export_answers()`: it
 writes an answer file that `python -m grader grade` reads. Self-checking is for learning: graded
 work is always scored by `grader grade`.
 """
+
+DECK_HOW_TO = """\
+## The deck
+
+**Flip card** shows the back; **Got it** and **Again** become active once you have seen it. Cards
+marked again come back at the end of the deck, and **Finish** shows how the deck went. Flashcards
+are for recall, never scored. Your marks are saved next to this notebook in `{quiz_id}.progress.json`.
+"""
+
+SHUFFLED = " Options are shuffled for you, the same way on every rerun (the bank asks for it)."
+
+
+def how_to(bank: Bank, quiz_id: str) -> str:
+    """The how-to cell: the deck's for a notebook of flashcards only, the quiz's otherwise; it says
+    options are shuffled only when the bank shuffles them (the widget follows the bank)."""
+    if all(q.type == "flashcard" for q in bank.questions):
+        return DECK_HOW_TO.format(quiz_id=quiz_id)
+    return HOW_TO.format(quiz_id=quiz_id, shuffled=SHUFFLED if bank.shuffle_options else "")
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,7 @@ def build(spec: QuizNotebook) -> dict:
         nbwriter.markdown_cell(f"# {bank.title}\n\n{spec.intro}\n\n"
                                f"*Quiz bank: `quizzes/{spec.bank_id}.yaml` (source: `{bank.source}`).*"),
         nbwriter.code_cell(SETUP),
-        nbwriter.markdown_cell(HOW_TO.format(quiz_id=quiz_id)),
+        nbwriter.markdown_cell(how_to(bank, quiz_id)),
         nbwriter.code_cell(f"from grader.widgets import Quiz\n\n{spec.call}\nquiz"),
         nbwriter.markdown_cell(markdown_fallback(bank, heading_level=2)),
     ]

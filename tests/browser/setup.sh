@@ -12,7 +12,7 @@ if [[ "$(id -u)" != "0" ]]; then SUDO="sudo"; fi
 
 if ! command -v chromium >/dev/null 2>&1; then
     $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji
 fi
 # playwright's own browser download is never used: the test launches /usr/bin/chromium
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$VENV/bin/python" -m pip install --quiet "playwright>=1.45"
