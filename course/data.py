@@ -13,12 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course._resources import resource_dir
 from course.env import Profile, get_profile
 
 __all__ = ["DATA_DIR", "HUB_ALIASES", "Example", "SentimentData", "load_sentiment", "stratified_subset"]
 
-#: The committed dataset written by ``data/make_sentiment.py``.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "sentiment"
+#: The committed dataset written by ``data/make_sentiment.py``: ``data/sentiment`` in a checkout, the
+#: package data ``peft_course_data/sentiment`` when the course is pip-installed (Colab).
+DATA_DIR = resource_dir("sentiment")
 #: Short names for hub datasets with a text column and a 0/1 label column.
 HUB_ALIASES = {"sst2": "stanfordnlp/sst2", "imdb": "stanfordnlp/imdb"}
 _TEXT_COLUMNS = ("text", "sentence", "review", "content", "document")
@@ -101,7 +103,9 @@ def stratified_subset(examples: Sequence[Example], size: int | None, *, seed: in
 def _read_jsonl(path: Path) -> list[Example]:
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} is missing; regenerate the course data with `python data/make_sentiment.py`"
+            f"{path} is missing. In a clone of the course regenerate it with `python data/make_sentiment.py`; "
+            "an installed course brings it as package data: reinstall it with "
+            "`pip install --force-reinstall 'peft-course @ git+<the course repository URL>'`"
         )
     with path.open(encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
