@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ..models.options import option_letter
+
 T = TypeVar("T")
 
 
@@ -43,12 +45,7 @@ def position_letter(index: int) -> str:
     """A, B, … Z, AA, AB, … for the 0-based ``index`` (as spreadsheet columns)."""
     if index < 0:
         raise ValueError(f"a position is 0 or more, got {index}")
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    return option_letter(index)  # the same letters a bank's default option ids use
 
 
 @dataclass(frozen=True)
