@@ -123,6 +123,15 @@ def lesson_tests(path: str | Path, *, timeout_s: int = 600, slow: bool = True):
     return executed_fixture, pytest.mark.slow(test_no_cell_shows_an_error) if slow else test_no_cell_shows_an_error
 
 
+def assert_one_lesson_quiz(cell, title: str, questions: int) -> None:
+    """A lesson's closing self-check: one combined quiz (one widget view) under the lesson's own title,
+    whose static version (what a saved notebook shows) lists each of its ``questions``."""
+    text = output_text(cell)
+    assert widget_views(cell) == 1, "one quiz per lesson, not one per bank"
+    assert title in text
+    assert len(re.findall(r"(?m)^\*\*\d+\. ", text)) == questions, text[:2000]
+
+
 def internal_links(path: str | Path) -> tuple[set[str], set[str]]:
     """The ``](#anchor)`` links of a notebook's Markdown and the ``<a id=…>`` anchors it defines."""
     nb = nbformat.read(path, as_version=4)

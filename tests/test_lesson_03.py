@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from notebook_exec import ROOT, assert_first_step_ratios, cells_tagged, findings, has_image, internal_links, lesson_tests, tagged_text, widget_views
+from notebook_exec import ROOT, assert_one_lesson_quiz, assert_first_step_ratios, cells_tagged, findings, has_image, internal_links, lesson_tests, tagged_text
 
 NOTEBOOK = ROOT / "notebooks" / "03_lora_alpha.ipynb"
 executed, test_no_cell_shows_an_error = lesson_tests(NOTEBOOK)
@@ -67,5 +67,4 @@ def test_every_setting_is_trained_once(executed):
 
 @pytest.mark.slow
 def test_self_check_lists_and_scores_q3(executed):
-    assert "[q3]" in tagged_text(executed, "self-check")
-    assert widget_views(cells_tagged(executed, "self-check")[0]) == 1
+    assert_one_lesson_quiz(cells_tagged(executed, "self-check")[0], "Lesson 3 self-check", questions=1)
