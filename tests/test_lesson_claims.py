@@ -190,11 +190,12 @@ def test_04_qlora_matches_lora_and_full_fine_tuning_is_a_little_ahead(lesson04):
     assert gap(full, lora) > 0 and gap(full, qlora) > 0
     for name in ("full fine-tuning", "LoRA", "QLoRA"):
         assert s[f"final training loss, {name}"].high < LN2 - 0.2
-    # "full fine-tuning took the longest, and QLoRA was a little slower than LoRA, by a few percent but more
-    # than either's spread"
+    # "full fine-tuning took the longest, and QLoRA was slower than LoRA, by about an eighth of LoRA's time
+    # in this run (43 s against 38 s, more than either's spread)"
     time = {name: s[f"wall time s, {name}"] for name in ("full fine-tuning", "LoRA", "QLoRA")}
     assert gap(time["full fine-tuning"], time["LoRA"]) > 0 and gap(time["full fine-tuning"], time["QLoRA"]) > 0
-    assert gap(time["QLoRA"], time["LoRA"]) > 0 and time["QLoRA"].mean < 1.1 * time["LoRA"].mean
+    assert gap(time["QLoRA"], time["LoRA"]) > 0 and 1.08 < time["QLoRA"].mean / time["LoRA"].mean < 1.2
+    assert round(time["QLoRA"].mean) == 43 and round(time["LoRA"].mean) == 38
 
 
 def test_04_memory_breakdown_shows_what_each_technique_saves(lesson04):
