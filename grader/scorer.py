@@ -43,9 +43,10 @@ def question_problems(problems: Sequence[str], question_ids: Collection[str]) ->
 
 
 def score_question(question: QuestionBase, answer: Any, *, reveal_key: bool = True,
-                   code_outcomes: Mapping[str, ProbeOutcome | bool] | None = None,
+                   code_outcomes: Mapping[str, ProbeOutcome | bool] | Any = None,
                    registry: Registry = KINDS, notes: Sequence[str] = (), missing: str | None = None) -> QuestionResult:
-    """Score one answer. ``code_outcomes`` are the trusted probe verdicts of a ``code`` question.
+    """Score one answer. ``code_outcomes`` is what the trusted side found about it: the probe verdicts of
+    a ``code`` question, the concept checks of a ``free_response`` (:mod:`grader.meaning`).
 
     ``notes`` are what reading or running this answer turned up (:func:`question_problems`). When
     ``missing`` is given the submission holds no answer to the question: its first note, if any, is

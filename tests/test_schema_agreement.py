@@ -44,7 +44,7 @@ VALIDATE_ONLY: dict[str, str] = {
     "code_output_without_key": "`options` or `answer`: the same",
     "code_output_with_both_keys": "not both `options` and `answer`: the same",
     "code_output_one_option": "at least 2 options when `options` is given: the same",
-    "concept_without_matcher": "at least one of `keywords` and `patterns`: the same",
+    "antonym_pair_of_one_word": "an antonym pair's two sides differ (case-folded): compares two items",
     "flashcard_with_points": "flashcards' points are 0: the same",
     "probe_not_an_expression": "`expr` must compile as a Python expression: a program's check",
     "late_penalty_without_due": "`late_penalty` needs `due`: a cross-field validator",

@@ -2,40 +2,80 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from ..models.base import NonEmptyStr, Slug, StrictModel, located, repeated
 from ..models.question import MAX_POINTS, QuestionBase, check_regex
 from ..scoring.normalize import contains_phrase
 from ..scoring.patterns import PatternTimeout, matches
-from ..scoring.verdict import Verdict, invalid, status_for, unanswered
+from ..scoring.result import ConceptCheck
+from ..scoring.verdict import Verdict, invalid, one_line, status_for, unanswered
 from .common import common_losses, general_feedback, is_blank
 from .records import InputSpec, LmsItem
 from .registry import Kind, PatternSite, conceal_key
 
+DEFAULT_THRESHOLD = 0.6
+"""Cosine similarity (all-MiniLM-L6-v2) from which a clause counts as stating a concept; set from the
+labelled evaluation set (``benchmarks/free_response.py``), overridable per concept."""
+
+
+class Contradiction(StrictModel):
+    """A wrong statement that contradicts a concept, and what to tell a student who wrote it."""
+
+    statement: NonEmptyStr
+    """'LoRA freezes the low-rank matrices and retrains the rest of the model'."""
+    feedback: str | None = None
+    """Shown when an answer says it: 'it is the other way round: the pretrained weights stay frozen'."""
+
+
+def _as_contradiction(value: Any) -> Any:
+    return {"statement": value} if isinstance(value, str) else value
+
 
 class Concept(StrictModel):
-    """One idea a free response should mention, recognised by keywords or regular expressions."""
+    """One idea a free response should state, judged by meaning against the author's statement and
+    paraphrases, denied by its contradictions, negations and antonyms (:mod:`grader.meaning`)."""
 
     id: Slug
     label: NonEmptyStr
     """Shown in the checklist: 'updates only small low-rank matrices'."""
+    statement: NonEmptyStr | None = None
+    """The concept as one plain sentence a good answer could contain (default: the label)."""
+    paraphrases: list[NonEmptyStr] = Field(default_factory=list)
+    """Other ways a right answer says it ('two thin matrices are learned next to each weight')."""
+    contradictions: list[Annotated[Contradiction, BeforeValidator(_as_contradiction)]] = Field(default_factory=list)
+    """Wrong statements ('LoRA trains all the weights'): an answer closer to one of these than to the
+    concept gets it reported as a likely misconception, never credited."""
+    antonyms: list[Annotated[list[NonEmptyStr], Field(min_length=2, max_length=2)]] = Field(default_factory=list)
+    """Word pairs that turn the concept around: [frozen, retrained], [keeps, removes], [less, more]."""
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    """Similarity from which a sentence counts as stating the concept (raise it when unrelated answers get credit)."""
     keywords: list[NonEmptyStr] = Field(default_factory=list)
-    """Words or phrases, matched as whole words, case-insensitively."""
-    patterns: list[NonEmptyStr] = Field(default_factory=list, validate_default=True)
-    """Regular expressions (case-insensitive) searched in the answer."""
+    """Hints: words or phrases, matched as whole words, case-insensitively; the check when the model is unavailable."""
+    patterns: list[NonEmptyStr] = Field(default_factory=list)
+    """Hints: regular expressions (case-insensitive) searched in the answer; the check when the model is unavailable."""
 
     @field_validator("patterns")
     @classmethod
-    def _some_matcher(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         for index, pattern in enumerate(patterns):
             check_regex(pattern, (index,))
-        if not patterns and not info.data.get("keywords"):
-            raise ValueError("a concept needs at least one keyword or pattern")
         return patterns
+
+    @field_validator("antonyms")
+    @classmethod
+    def _distinct_pair(cls, pairs: list[list[str]]) -> list[list[str]]:
+        for index, (first, second) in enumerate(pairs):
+            if first.strip().casefold() == second.strip().casefold():
+                raise located((index,), f"an antonym pair needs two different words, got '{first}' twice")
+        return pairs
+
+    @property
+    def statement_text(self) -> str:
+        return (self.statement or self.label).strip()
 
 
 class FreeResponseQuestion(QuestionBase):
@@ -58,6 +98,13 @@ class FreeResponseQuestion(QuestionBase):
         return concepts
 
 
+@dataclass(frozen=True)
+class KeywordFallback:
+    """The trusted outcome of a free response when the meaning model could not be loaded: why."""
+
+    reason: str
+
+
 def concept_found(concept: Concept, text: str) -> bool:
     """Whether ``text`` mentions ``concept`` by one of its keywords or patterns (a pattern that runs
     past its time limit counts as not found)."""
@@ -72,31 +119,85 @@ def concept_found(concept: Concept, text: str) -> bool:
     return False
 
 
-def score(question: FreeResponseQuestion, answer: Any, _outcomes: Any = None) -> Verdict:
+def keyword_checks(question: FreeResponseQuestion, answer: str) -> list[ConceptCheck]:
+    """The concept checks by the author's keywords and patterns only: what runs without the model.
+    A concept with neither is matched by its label and statement as phrases."""
+    checks = []
+    for concept in question.concepts:
+        hinted = concept.keywords or concept.patterns
+        found = concept_found(concept, answer) if hinted else any(
+            contains_phrase(answer, text) for text in (concept.label, concept.statement_text))
+        checks.append(ConceptCheck(concept.id, concept.label, "found" if found else "missing", method="keywords"))
+    return checks
+
+
+def _quote(text: str, limit: int = 160) -> str:
+    text = one_line(text)
+    return "«" + (text if len(text) <= limit else text[: limit - 1] + "…") + "»"
+
+
+def concept_lines(checks: list[ConceptCheck]) -> list[str]:
+    """The checklist as feedback lines: found (with the student's words), contradicted (with why), missing."""
+    lines = []
+    for check in checks:
+        if check.state == "found":
+            lines.append(f"- ✓ {check.label}" + (f" — you wrote {_quote(check.evidence)}" if check.evidence else ""))
+    for check in checks:
+        if check.state == "contradicted":
+            lines.append(f"- ⚠ {check.label} — this seems contradicted: you wrote {_quote(check.evidence)}"
+                         + (f"; {check.why}" if check.why else "") + ".")
+    for check in checks:
+        if check.state == "missing":
+            lines.append(f"- ✗ {check.label} — not mentioned yet")
+    return lines
+
+
+def score(question: FreeResponseQuestion, answer: Any, outcomes: Any = None) -> Verdict:
+    """Concepts found / concepts: from the judge's trusted outcome when there is one (:mod:`grader.meaning`),
+    else from keywords, with a note saying so. A contradicted concept is never credited."""
     if is_blank(answer):
         return unanswered()
     if not isinstance(answer, str):
         return invalid(answer, f"expected text, got {type(answer).__name__}")
-    found = [c.label for c in question.concepts if concept_found(c, answer)]
-    missed = [c.label for c in question.concepts if c.label not in found]
+    checks = list(getattr(outcomes, "checks", ()))
+    if len(checks) != len(question.concepts) or [c.id for c in checks] != [c.id for c in question.concepts]:
+        checks = keyword_checks(question, answer)
+    found = [c.label for c in checks if c.state == "found"]
+    missed = [c.label for c in checks if c.state != "found"]
+    contradicted = [c for c in checks if c.state == "contradicted"]
     fraction = len(found) / len(question.concepts)
     note = f"You got {len(found)}/{len(question.concepts)} concepts."
-    if missed:
-        note += " Not mentioned yet: " + "; ".join(missed) + "."
+    if contradicted:
+        note += f" {len(contradicted)} seem{'s' if len(contradicted) == 1 else ''} contradicted by what you wrote."
+    lines = concept_lines(checks)
+    if checks and checks[0].method == "keywords":
+        why = getattr(outcomes, "reason", "")
+        lines.append("*Checked by keywords only" + (f": the meaning model could not be loaded ({why})" if why else "")
+                     + ". Paraphrases may be missed and contradictions are not detected.*")
+    note = "\n".join([note, *lines])
     status = status_for(fraction) if question.graded else "ungraded"
     model = f"A model answer: {question.model_answer.strip()}" if question.model_answer else None
+    reason = ""
+    if contradicted:
+        reason = f"{len(contradicted)} concept(s) contradicted"
+    elif missed:
+        reason = f"{len(missed)} concept(s) missing"
     return Verdict(fraction, status, answer=answer, note=note, found_concepts=found, missed_concepts=missed,
-                   reason="" if not missed else f"{len(missed)} concept(s) missing",
-                   option_feedback=[model] if model else [])
+                   concepts=checks, reason=reason, option_feedback=[model] if model else [])
 
 
 def conceal(question: FreeResponseQuestion, verdict: Verdict, outcomes: Mapping[str, Any] | None = None) -> Verdict:
-    """The labels of missed concepts are the rubric, and the model answer is the key: keep the count only."""
+    """The concept labels are the rubric and the model answer is the key: while they are hidden the
+    student sees how many concepts their answer earned and how many it seems to contradict, not which."""
     verdict = conceal_key(question, verdict, outcomes)
-    if not verdict.found_concepts and not verdict.missed_concepts:
+    if not verdict.concepts and not verdict.found_concepts and not verdict.missed_concepts:
         return verdict
-    count = f"You got {len(verdict.found_concepts)}/{len(question.concepts)} concepts."
-    return replace(verdict, note=count, missed_concepts=[])
+    contradicted = sum(c.state == "contradicted" for c in verdict.concepts)
+    note = f"You got {len(verdict.found_concepts)}/{len(question.concepts)} concepts."
+    if contradicted:
+        note += f" {contradicted} seem{'s' if contradicted == 1 else ''} contradicted by what you wrote."
+    kept = [replace(c, id="", label="", evidence="", why="", similarity=None) for c in verdict.concepts]
+    return replace(verdict, note=note, missed_concepts=[], concepts=kept, reason="")
 
 
 def hash_key(data: dict[str, Any], _question: FreeResponseQuestion, _salt: str) -> None:
@@ -114,8 +215,8 @@ def lms_item(question: FreeResponseQuestion) -> LmsItem:
     info = f"A good answer mentions:\n\n{rubric}"
     if question.model_answer:
         info += f"\n\nModel answer: {question.model_answer.strip()}"
-    losses = [*common_losses(question), f"automatic concept checklist ({len(question.concepts)} concepts; "
-                                        "given to the marker as grading notes)"]
+    losses = [*common_losses(question), (f"automatic concept checklist ({len(question.concepts)} concepts; "
+                                         "given to the marker as grading notes)")]
     return LmsItem(question.id, "essay", question.prompt.strip(), question.points, general_feedback=general_feedback(question),
                    hint=question.hint, grader_info=info, tags=tuple(question.tags), losses=tuple(losses))
 

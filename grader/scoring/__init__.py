@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .choice import multi_select_fraction
 from .code import ProbeOutcome
-from .result import QuestionResult, QuizResult
+from .result import ConceptCheck, QuestionResult, QuizResult
 from .verdict import Verdict
 
-__all__ = ["QuizResult", "QuestionResult", "ProbeOutcome", "Verdict", "multi_select_fraction"]
+__all__ = ["ConceptCheck", "QuizResult", "QuestionResult", "ProbeOutcome", "Verdict", "multi_select_fraction"]

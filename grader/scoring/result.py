@@ -48,6 +48,29 @@ def score_label(points: float, max_points: float) -> str:
 
 Status = Literal["correct", "partial", "incorrect", "unanswered", "invalid", "ungraded", "pending"]
 
+ConceptState = Literal["found", "missing", "contradicted"]
+
+
+@dataclass
+class ConceptCheck:
+    """How one concept of a free response fared, and the student's words that decided it.
+
+    Kept with the result (and so in the gradebook) so feedback can quote the sentence that carried a
+    concept, and an instructor's review sheet can show why each concept was or was not credited.
+    """
+
+    id: str
+    label: str
+    state: ConceptState
+    evidence: str = ""
+    """The student's sentence or clause that carried the concept (or contradicted it); '' when missing."""
+    similarity: float | None = None
+    """Meaning match of :attr:`evidence` with the concept (cosine, −1…1); None when judged by keywords."""
+    method: Literal["meaning", "keywords"] = "keywords"
+    why: str = ""
+    """For a contradiction: what gave it away ('"not" denies it', 'closest to: LoRA trains all the weights')."""
+
+
 STATUS_MARK = {"correct": "✓", "partial": "◐", "incorrect": "✗", "unanswered": "–", "invalid": "⚠",
                "ungraded": "·", "pending": "…"}
 
@@ -88,6 +111,8 @@ class QuestionResult:
     """The key, when revealing it was allowed."""
     found_concepts: list[str] = field(default_factory=list)
     missed_concepts: list[str] = field(default_factory=list)
+    concepts: list[ConceptCheck] = field(default_factory=list)
+    """A free response's concept verdicts, one per concept of the question, in the bank's order."""
     notes: list[str] = field(default_factory=list)
     """What reading or running the answer turned up besides its score (a cell given twice, the code's
     error, a time limit): shown at the question, in :attr:`feedback` too."""

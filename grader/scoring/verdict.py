@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models.question import QuestionBase
-from .result import QuestionResult, Status
+from .result import ConceptCheck, QuestionResult, Status
 
 
 @dataclass
@@ -26,6 +26,8 @@ class Verdict:
     correct_answer: Any = None
     found_concepts: list[str] = field(default_factory=list)
     missed_concepts: list[str] = field(default_factory=list)
+    concepts: list[ConceptCheck] = field(default_factory=list)
+    """A free response's per-concept verdicts (found, missing or contradicted, with the carrying sentence)."""
     note: str = ""
     """Extra line shown under the verdict (e.g. 'You got 3/4 concepts')."""
 
@@ -97,4 +99,5 @@ def build_result(question: QuestionBase, verdict: Verdict, *, reveal_key: bool,
         status=verdict.status, feedback="\n\n".join(parts), answer=verdict.answer, reason=verdict.reason,
         explanation=question.explanation, option_feedback=list(verdict.option_feedback),
         correct_answer=verdict.correct_answer if reveal_key else None,
-        found_concepts=list(verdict.found_concepts), missed_concepts=list(verdict.missed_concepts), notes=list(notes))
+        found_concepts=list(verdict.found_concepts), missed_concepts=list(verdict.missed_concepts),
+        concepts=list(verdict.concepts), notes=list(notes))

@@ -48,10 +48,33 @@ def hint_html(hint: str) -> str:
 
 
 def _concepts_html(result: QuestionResult) -> str:
-    items = [f"<li>✓ {html.escape(c)}</li>" for c in result.found_concepts]
-    items += [f"<li>✗ {html.escape(c)} <i>(not mentioned yet)</i></li>" for c in result.missed_concepts]
+    """The checklist: each concept found (quoting the student's sentence that carried it), contradicted
+    (quoting it, with why) or missing; how it was judged when it was by keywords only."""
+    items: list[str] = []
+    checks = result.concepts
+    if not checks:  # a result recorded before concept checks existed: labels only
+        items = [f"<li>✓ {html.escape(c)}</li>" for c in result.found_concepts]
+        items += [f"<li>✗ {html.escape(c)} <i>(not mentioned yet)</i></li>" for c in result.missed_concepts]
+    for check in (c for c in checks if c.state == "found" and c.label):
+        quote = f' — <span class="gq-muted">you wrote “{html.escape(_short(check.evidence))}”</span>' if check.evidence else ""
+        items.append(f"<li>✓ {html.escape(check.label)}{quote}</li>")
+    for check in (c for c in checks if c.state == "contradicted"):
+        why = f"; {html.escape(check.why)}" if check.why else ""
+        items.append(f"<li>⚠ <b>{html.escape(check.label)}</b> — this seems contradicted: you wrote "
+                     f"“{html.escape(_short(check.evidence))}”{why}.</li>")
+    for check in (c for c in checks if c.state == "missing" and c.label):
+        items.append(f"<li>✗ {html.escape(check.label)} <i>(not mentioned yet)</i></li>")
     total = result.concepts_total
-    return f"<p><b>You got {result.concepts_found}/{total} concepts.</b></p><ul>{''.join(items)}</ul>"
+    note = ""
+    if checks and checks[0].method == "keywords":
+        note = ('<p class="gq-muted">Checked by keywords only (the meaning model was not available): '
+                "paraphrases may be missed and contradictions are not detected.</p>")
+    return f"<p><b>You got {result.concepts_found}/{total} concepts.</b></p><ul>{''.join(items)}</ul>{note}"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def shown_answer(answer: object, labels: OptionLabels | None) -> str:
@@ -109,8 +132,8 @@ def result_html(question: QuestionBase, result: QuestionResult, *, final: bool, 
     if result.concepts_total:  # a concept checklist was applied (free responses)
         parts.append(_concepts_html(result))
         if not question.graded:
-            parts.append('<p class="gq-muted">A self-check: keyword matching cannot judge an explanation, '
-                         "so this does not change your score.</p>")
+            parts.append('<p class="gq-muted">A self-check: an automatic reading of your explanation, '
+                         "so it does not change your score.</p>")
     for line in result.option_feedback:
         parts.append(markdown_html(line))
     if not final and status not in ("correct", "ungraded"):

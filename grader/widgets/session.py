@@ -14,6 +14,7 @@ from typing import Any
 
 from ..bank import Bank
 from ..kinds import KINDS
+from ..meaning.judge import JudgeSource
 from ..models import Option, QuestionBase
 from ..progress import Attempt, Progress
 from ..scorer import score_answers, score_question
@@ -86,8 +87,11 @@ class QuizSession:
     def __init__(self, bank: Bank, *, student: str, quiz_id: str | None = None, seed: int | str | None = None,
                  shuffle_options: bool | None = None, shuffle_questions: bool | None = None,
                  tries: int | None = DEFAULT_TRIES, time_limit_s: float | None = None,
-                 progress: Progress | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 progress: Progress | None = None, clock: Callable[[], float] = time.monotonic,
+                 judges: JudgeSource | None = None) -> None:
         self.bank = bank
+        self.judges = judges or JudgeSource()
+        """Judges free responses by meaning; the model loads on the first free response checked."""
         self.student = student
         self.quiz_id = quiz_id or bank.id
         self.clock = clock
@@ -208,7 +212,8 @@ class QuizSession:
             return CheckOutcome(state.result, reason, final=True)
         if _empty(state.answer):
             return CheckOutcome(None, "Choose an answer first." if question.choices else "Type an answer first.")
-        result = score_question(question, state.answer, reveal_key=True)
+        outcome = self.judges.outcome(question, state.answer)  # free responses: judged by meaning (trusted)
+        result = score_question(question, state.answer, reveal_key=True, code_outcomes=outcome)
         if result.status == "invalid":  # an unreadable answer ('two hundred') costs no try
             return CheckOutcome(result, final=False)
         state.tries += 1
@@ -312,7 +317,8 @@ class QuizSession:
         """Score the checked answers as one attempt and record it (once per attempt)."""
         if self.finished is not None:
             return self.finished
-        result = score_answers(self.bank, self.answers)
+        answers = self.answers
+        result = score_answers(self.bank, answers, code_outcomes=self.judges.outcomes(self.bank, answers))
         best_before = self.progress.best_percent
         self.progress.attempts.append(Attempt(percent=result.percent, score=result.score, max_score=result.max_score))
         self.progress.answers = self.answers
