@@ -213,6 +213,9 @@ def lms_item(question: FreeResponseQuestion) -> LmsItem:
     """An essay; the checklist and model answer go to the marker, since no LMS format here runs it."""
     rubric = "\n".join(f"- {c.label}" for c in question.concepts)
     info = f"A good answer mentions:\n\n{rubric}"
+    wrong = [x.statement for c in question.concepts for x in c.contradictions]
+    if wrong:
+        info += "\n\nMisconceptions to watch for (they cost the concept):\n\n" + "\n".join(f"- {w}" for w in wrong)
     if question.model_answer:
         info += f"\n\nModel answer: {question.model_answer.strip()}"
     losses = [*common_losses(question), (f"automatic concept checklist ({len(question.concepts)} concepts; "

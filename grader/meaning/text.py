@@ -22,6 +22,7 @@ MAX_ANSWER_CHARS = 5_000
 MAX_UNITS = 64
 """Units judged per answer: bounds the embedding work a very long or hostile answer can cause."""
 MIN_UNIT_WORDS = 2
+MIN_COMMA_WORDS = 3
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*\n\s*|\s*(?:\n\s*[-*•]\s+)")
 _CLAUSE_CUT = re.compile(
@@ -82,7 +83,7 @@ def clauses(sentence: str) -> list[str]:
     """A sentence cut at clause boundaries: ; and :, brackets, dashes, and connectives such as 'but',
     'so', 'instead of', 'and'. Pieces of fewer than :data:`MIN_UNIT_WORDS` words join the piece before."""
     pieces: list[str] = []
-    for piece in _CLAUSE_CUT.split(sentence):
+    for piece in (p for part in _CLAUSE_CUT.split(sentence) for p in _comma_parts(part)):
         piece = piece.strip(" ,.")
         if not piece:
             continue
@@ -98,6 +99,20 @@ def is_term_list(text: str) -> bool:
     it names ideas without stating any, so it is not evidence for or against a concept."""
     items = [i for i in re.split(r"[,;/+]|\band\b", text) if i.strip()]
     return len(items) >= 4 and sum(len(words(i)) for i in items) / len(items) <= 2.5
+
+
+def _comma_parts(text: str) -> list[str]:
+    """``text`` cut at commas where both sides have at least :data:`MIN_COMMA_WORDS` words: 'Instead of
+    changing the big model, you bolt on two skinny matrices' holds two ideas; 'small, low-rank
+    matrices' holds one."""
+    parts = [p for p in re.split(r",\s+", text) if p.strip()]
+    merged: list[str] = []
+    for part in parts:
+        if merged and (len(words(part)) < MIN_COMMA_WORDS or len(words(merged[-1])) < MIN_COMMA_WORDS):
+            merged[-1] = f"{merged[-1]}, {part}"
+        else:
+            merged.append(part)
+    return merged
 
 
 def units(answer: str) -> list[Unit]:
