@@ -22,6 +22,8 @@ MODEL_ENV = "GRADER_MEANING_MODEL"
 """A folder with another sentence-embedding model (config.json + weights), used instead of the bundled one;
 ``off`` turns the meaning check off (keywords only)."""
 MAX_TOKENS = 128
+BATCH = 16
+"""Texts embedded per forward pass (of similar length, so little padding)."""
 """Tokens per unit: all-MiniLM-L6-v2 was trained on 128-token inputs; a unit is a sentence or a clause."""
 
 
@@ -63,19 +65,27 @@ class Encoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> Any:
-        """A (len(texts), dim) float32 numpy array of unit-length embeddings."""
+        """A (len(texts), dim) float32 numpy array of unit-length embeddings.
+
+        Texts are embedded in batches of similar length (sorted by length, :data:`BATCH` at a time), so
+        one long sentence does not pad every short clause to its length: padding is most of the work
+        for a typical answer's mix of sentences and clauses."""
         import numpy as np
         import torch
 
-        if not texts:
-            return np.zeros((0, self._model.config.hidden_size), dtype=np.float32)
+        dim = self._model.config.hidden_size
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with self._lock, torch.inference_mode():
-            batch = self._tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-            hidden = self._model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            return pooled.float().numpy()
+            for start in range(0, len(order), BATCH):
+                chosen = order[start:start + BATCH]
+                batch = self._tokenizer([texts[i] for i in chosen], padding=True, truncation=True,
+                                        max_length=MAX_TOKENS, return_tensors="pt")
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out[chosen] = torch.nn.functional.normalize(pooled, p=2, dim=1).float().numpy()
+        return out
 
 
 def model_dir() -> Path | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..bank import Bank
@@ -40,6 +41,7 @@ from ..models.question import QuestionBase
 from ..scoring.result import ConceptCheck
 from .encoder import Encoder, EncoderUnavailable, load_encoder
 from .text import (
+    NEGATION_CUES,
     Unit,
     antonym_flip,
     clauses,
@@ -50,6 +52,7 @@ from .text import (
     polarity_clash,
     subject_terms,
     units,
+    words,
 )
 
 
@@ -194,6 +197,8 @@ def _hint_denied(concept: Concept, text: str) -> str:
     """Why a clause denies the concept's own keyword ('not frozen', 'without adapters'), or ''."""
     stated, denied = polarity(text)
     for keyword in concept.keywords:
+        if any(w in NEGATION_CUES for w in words(keyword)):
+            continue  # the keyword says its own "not" ('not updated'): its denial is the concept's statement
         stems = content_stems(keyword)
         if stems and stems <= denied and not stems <= stated:
             return f"a negation (“not”, “without”, “instead of”…) turns “{keyword}” around"
@@ -213,8 +218,16 @@ def _turned(unit: str, reference: str, keys: frozenset[str], concept: Concept) -
 
 
 def load_judge() -> ConceptJudge:
-    """A judge with the meaning model (loaded once per process); EncoderUnavailable when it cannot be loaded."""
-    return ConceptJudge(load_encoder())
+    """The judge of this process's meaning model (loaded once); EncoderUnavailable when it cannot be loaded.
+
+    One judge per encoder, so the references a question's concepts embed once serve every quiz and
+    grading run in the process (a notebook often builds several quizzes of the same bank)."""
+    return _judge_for(load_encoder())
+
+
+@lru_cache(maxsize=2)
+def _judge_for(encoder: Encoder) -> ConceptJudge:
+    return ConceptJudge(encoder)
 
 
 class JudgeSource:
