@@ -105,11 +105,29 @@ class ConceptJudge:
         """The concept checks of ``answer`` (a non-blank string) against ``question``'s concepts."""
         terms = subject_terms(question.prompt)
         pieces = [u for u in units(answer) if u.text.strip() and not is_term_list(u.text)]
-        vectors = self.encoder.encode([mask_subject(u.text, terms) for u in pieces]) if pieces else None
+        vectors = self._embed(pieces, terms) if pieces else None
         topic = vectors @ self._prompt(question, terms) if pieces else None
         checks = tuple(self._check(concept, pieces, vectors, topic, self._references(question, concept, terms))
                        for concept in question.concepts)
         return MeaningOutcome(checks, self.encoder.name)
+
+    def _embed(self, pieces: list[Unit], terms: frozenset[str]) -> Any:
+        """Unit embeddings; the model runs on clauses only. A sentence of several clauses is the
+        normalised mean of its clauses' embeddings: running the model on the sentence too would double
+        the tokens of a long answer (the model's cost is linear in them) for a close approximation."""
+        import numpy as np
+
+        direct = [i for i, u in enumerate(pieces) if not (u.is_sentence and _has_clauses(pieces, i))]
+        encoded = self.encoder.encode([mask_subject(pieces[i].text, terms) for i in direct])
+        vectors = np.zeros((len(pieces), encoded.shape[1]), dtype=np.float32)
+        vectors[direct] = encoded
+        for i, unit in enumerate(pieces):
+            if unit.is_sentence and _has_clauses(pieces, i):
+                parts = [j for j in range(i + 1, len(pieces)) if not pieces[j].is_sentence
+                         and pieces[j].sentence == unit.sentence]
+                mean = vectors[parts].mean(axis=0)
+                vectors[i] = mean / max(float(np.linalg.norm(mean)), 1e-9)
+        return vectors
 
     def _prompt(self, question: FreeResponseQuestion, terms: frozenset[str]) -> Any:
         key = ("prompt", question.prompt)
@@ -169,6 +187,12 @@ class ConceptJudge:
             return ConceptCheck(state="missing", **base)
         similarity, unit = best_found
         return ConceptCheck(state="found", evidence=unit.text, similarity=round(similarity, 3), **base)
+
+
+def _has_clauses(pieces: list[Unit], index: int) -> bool:
+    """Whether the sentence unit at ``index`` is followed by clause units of its own."""
+    nxt = index + 1
+    return nxt < len(pieces) and not pieces[nxt].is_sentence and pieces[nxt].sentence == pieces[index].sentence
 
 
 def key_stems(question: FreeResponseQuestion, concept: Concept) -> frozenset[str]:
