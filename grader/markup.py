@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 MathStyle = Literal["dollars", "tex"]
 
@@ -31,17 +31,31 @@ def code_html(code: str, language: str = "python") -> str:
     """A highlighted code block (inline styles, own background)."""
     try:
         from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import TextLexer, get_lexer_by_name
-        from pygments.util import ClassNotFound
     except ImportError:  # Pygments missing: plain but still readable
         return f'<pre class="gq-code" style="{CODE_STYLE}"><code>{html.escape(code)}</code></pre>'
-    try:
-        lexer = get_lexer_by_name(language or "text")
-    except ClassNotFound:
-        lexer = TextLexer()
-    body = highlight(code.rstrip("\n"), lexer, HtmlFormatter(noclasses=True, nowrap=True, style="default"))
+    body = highlight(code.rstrip("\n"), _lexer(language or "text"), _formatter())
     return f'<pre class="gq-code" style="{CODE_STYLE}"><code>{body}</code></pre>'
+
+
+@lru_cache(maxsize=32)
+def _lexer(language: str) -> Any:
+    """One lexer per language, reused: looking it up again for every block cost as much as the highlighting."""
+    from pygments.lexers import TextLexer, get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return TextLexer()
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
+    """The inline-style formatter, built once: building it renders the whole style sheet (most of a
+    feedback page's highlighting time, one per code question of every student)."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(noclasses=True, nowrap=True, style="default")
 
 
 @lru_cache(maxsize=1)

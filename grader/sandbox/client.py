@@ -94,6 +94,9 @@ class SandboxPool:
 
     ``preload``: statements the zygote runs once before forking (default: import torch,
     transformers, peft, numpy); pass ``()`` for a light pool (``code_output`` snippets).
+    The zygote runs with a fixed hash seed and fixed random seeds (:func:`.zygote.fix_random_state`):
+    every run's sandboxes start alike, so set and dict orders, and unseeded random numbers, are the
+    same for the reference and for every student, run after run.
     """
 
     def __init__(self, *, preload: tuple[str, ...] | None = None, python: str = sys.executable):
@@ -152,7 +155,7 @@ class SandboxPool:
             (self._dir / "config.json").write_text(json.dumps(
                 {"preload": list(self.preload), "cgroup": self._cgroup.to_dict() if self._cgroup else None}))
             root = str(Path(__file__).resolve().parents[2])
-            env = zygote_environment({"PYTHONPATH": root, "HOME": str(self._dir),
+            env = zygote_environment({"PYTHONPATH": root, "HOME": str(self._dir), "PYTHONHASHSEED": "0",
                                       **{k: os.environ[k] for k in (cgroups.SKIP_ENV,) if k in os.environ}})
             with (self._dir / "zygote.log").open("ab") as log:
                 self._proc = subprocess.Popen([self.python, "-m", "grader.sandbox"], stdin=subprocess.PIPE,

@@ -2,7 +2,8 @@
 
 Reference values are computed once per bank, each in a sandbox of its own (author code runs under
 the same walls and limits as student code; the zygote never reads a request, so no later fork
-inherits a reference); the values live only in the grader's process. Student runs get only the
+inherits a reference); the values live only in the grader's process, and in the grader's signed
+cache for the next run of the same bank (:mod:`.reference_cache`). Student runs get only the
 student's code, the question's ``setup`` and the probe expressions.
 
 Code runs as chunks (required answers first, then the question's own: :func:`with_requirements`,
@@ -21,6 +22,8 @@ from ..scoring.code import ProbeOutcome
 from .client import ANSWER, SandboxPool, SandboxRun
 from .compare import compare_values
 from .isolate import Limits
+from .layers import missing_essential
+from .reference_cache import ReferenceCache, reference_key
 
 Chunk = tuple[str, str, str]
 """(file name, description, code)."""
@@ -163,9 +166,24 @@ def check_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
     return ReferenceValues(values), problems
 
 
-def compute_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
-                       require: tuple[str, ...] = ()) -> ReferenceValues:
-    """Reference values for grading; a reference that fails is a bank bug (UserError naming each problem)."""
+def compute_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *, require: tuple[str, ...] = (),
+                       cache: ReferenceCache | None = None, layers: Mapping[str, bool] | None = None
+                       ) -> ReferenceValues:
+    """Reference values for grading; a reference that fails is a bank bug (UserError naming each problem).
+
+    With a ``cache`` (and the ``layers`` the sandbox has here, part of the entry's key) values signed
+    there by an earlier run for exactly these questions, preload and environment are used instead of
+    running the references; new values are stored (:mod:`.reference_cache`). Failures are never cached,
+    and a sandbox that lacks an essential layer (``--unsafe-sandbox``) neither reads nor writes the
+    cache: without the filesystem allowlist or a uid of its own, student code could reach the folder.
+    """
+    questions = list(questions)
+    key = None
+    if cache is not None and layers is not None and not missing_essential(dict(layers)):
+        key = reference_key(questions, preload=pool.preload, layers=layers)
+        found = cache.load(key)
+        if found is not None and all(set(found.get(q.id, {})) == {p.id for p in q.checks} for q in questions):
+            return ReferenceValues(found)
     values, problems = check_references(questions, pool, require=require)
     if problems:
         by_question: dict[str, list[str]] = {}
@@ -173,6 +191,8 @@ def compute_references(questions: Iterable[CodeQuestion], pool: SandboxPool, *,
             by_question.setdefault(problem.question_id, []).append(problem.message)
         raise UserError("; ".join(f"code question '{qid}': " + "; ".join(messages)
                                   for qid, messages in by_question.items()))
+    if key is not None:
+        cache.store(key, values.values)
     return values
 
 

@@ -26,6 +26,9 @@ from .limits import stem_name
 MEMORY_MB = 1024
 TIMEOUT_S = 30.0
 MAX_REPLY = 64 * 1024 * 1024
+PREFETCH_CHARS = 256 * 1024 * 1024
+"""Answer characters :meth:`ParserPool.prefetch` may hold at once (about what 250 notebooks at the
+code-cell limit would hold; a real class of thousands of notebooks holds a few megabytes)."""
 _SERVE = "import sys; sys.path[:0] = [sys.argv[1]]; from grader.submissions.worker import serve; serve(int(sys.argv[2]))"
 
 
@@ -120,13 +123,22 @@ class ParserWorker:
 
 
 class ParserPool:
-    """Up to ``size`` workers shared by the grading threads (thread-safe). Use as a context manager."""
+    """Up to ``size`` workers shared by the grading threads (thread-safe). Use as a context manager.
+
+    :meth:`prefetch` reads submissions ahead, in the background, while the caller waits for something
+    else (the grader: the sandbox's zygote importing torch, seconds of one core): :meth:`read` then
+    hands out what was read ahead instead of reading the file again.
+    """
 
     def __init__(self, size: int, **worker_options):
         self._idle: queue.Queue[ParserWorker] = queue.Queue()
         self._all: list[ParserWorker] = []
         self._lock = threading.Lock()
         self.size, self._options = max(1, size), worker_options
+        self._ahead: dict[tuple[Path, frozenset[str]], Submission] = {}
+        self._ahead_chars = 0
+        self._stop = threading.Event()
+        self._prefetcher: threading.Thread | None = None
 
     def __enter__(self) -> "ParserPool":
         return self
@@ -135,6 +147,14 @@ class ParserPool:
         self.close()
 
     def read(self, path: Path, code_ids: frozenset[str] = frozenset()) -> Submission:
+        with self._lock:
+            ahead = self._ahead.pop((path, frozenset(code_ids)), None)
+            if ahead is not None:
+                self._ahead_chars -= _size(ahead)
+                return ahead
+        return self._read(path, code_ids)
+
+    def _read(self, path: Path, code_ids: frozenset[str]) -> Submission:
         with self._lock:
             if self._idle.empty() and len(self._all) < self.size:
                 worker = ParserWorker(**self._options)
@@ -146,9 +166,52 @@ class ParserPool:
         finally:
             self._idle.put(worker)
 
+    def prefetch(self, paths: list[Path], code_ids: frozenset[str] = frozenset(), *,
+                 max_chars: int = PREFETCH_CHARS) -> None:
+        """Start reading ``paths`` in order, one at a time in a background thread, until :meth:`stop_prefetch`
+        or until the submissions read ahead hold ``max_chars`` characters of answers (a class of huge
+        notebooks must not pile up in memory). One at a time: the point is to use a core that would
+        otherwise wait, not to take both from what is being waited for."""
+        code_ids = frozenset(code_ids)
+        self._stop.clear()
+
+        def run() -> None:
+            for path in paths:
+                if self._stop.is_set() or self._ahead_chars >= max_chars:
+                    return
+                submission = self._read(path, code_ids)
+                with self._lock:
+                    self._ahead[(path, code_ids)] = submission
+                    self._ahead_chars += _size(submission)
+
+        self._prefetcher = threading.Thread(target=run, name="parser-prefetch", daemon=True)
+        self._prefetcher.start()
+
+    def wait_prefetch(self, timeout: float | None = None) -> None:
+        """Wait until :meth:`prefetch` has read all it will (or ``timeout`` seconds)."""
+        if self._prefetcher is not None:
+            self._prefetcher.join(timeout)
+
+    def stop_prefetch(self) -> None:
+        """Read nothing more ahead; what was read stays for :meth:`read`. Does not wait for the file being
+        read (a hostile one may take the worker's whole deadline): that one is kept too when it is done."""
+        self._stop.set()
+
     def close(self) -> None:
-        for worker in self._all:
+        self._stop.set()
+        for worker in self._all:  # a read in progress (the prefetcher's too) fails at once
             worker.close()
+        if self._prefetcher is not None:
+            self._prefetcher.join()
+            self._prefetcher = None
+            for worker in self._all:  # one the prefetcher may have started again in between
+                worker.close()
+        self._ahead.clear()
+
+
+def _size(submission: Submission) -> int:
+    """Roughly what a read submission holds in memory: the characters of its answers and problems."""
+    return sum(len(str(v)) for v in submission.answers.values()) + sum(len(p) for p in submission.problems) + 1
 
 
 def _unreadable(path: Path, reason: str) -> Submission:
