@@ -88,6 +88,8 @@ def grades_rows(records: Sequence[StudentRecord], bank: Bank) -> list[dict[str, 
 
 def _reason(attempt: Attempt, ignored: int) -> str:
     parts = [p for p in (attempt.reason, attempt.late_note) if p]
+    if reviewed := sorted(qid for qid, o in attempt.overrides.items() if o.points is not None):
+        parts.append(f"points of {', '.join(reviewed)} given by the instructor (review.csv)")
     if ignored:
         parts.append(f"{ignored} attempt(s) after the limit were recorded but not counted")
     return "; ".join(parts)
@@ -160,11 +162,16 @@ def write_atomic(path: Path, text: str) -> Path:
 
 
 def write_views(gradebook: Gradebook, bank: Bank, out_dir: Path) -> list[Path]:
-    """Rewrite ``grades.csv`` and ``attempts.csv`` in ``out_dir`` from the gradebook."""
+    """Rewrite ``grades.csv`` and ``attempts.csv`` in ``out_dir`` from the gradebook, and ``review.csv``
+    (every free response, for the instructor's review: :mod:`grader.review`) when the bank has any."""
+    from .review import write_review_sheet  # review builds on the writers here
+
     records = gradebook.students(bank)
     questions = question_columns(bank)
-    return [write_atomic(out_dir / "grades.csv", csv_document(GRADES_COLUMNS + questions, grades_rows(records, bank))),
-            write_atomic(out_dir / "attempts.csv", csv_document(ATTEMPT_COLUMNS + questions, attempt_rows(records)))]
+    written = [write_atomic(out_dir / "grades.csv", csv_document(GRADES_COLUMNS + questions, grades_rows(records, bank))),
+               write_atomic(out_dir / "attempts.csv", csv_document(ATTEMPT_COLUMNS + questions, attempt_rows(records)))]
+    sheet = write_review_sheet(gradebook, bank, out_dir, records=records)
+    return written + ([sheet] if sheet is not None else [])
 
 
 def write_lms(gradebook: Gradebook, bank: Bank, lms: str, path: Path) -> Path:
