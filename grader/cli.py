@@ -1,14 +1,15 @@
 """Command line: thin wiring from arguments to the workflow functions (defaults live there).
 
     python -m grader validate PATH...
-    python -m grader grade --bank BANK --out DIR [--roster CSV] SUBMISSION...
+    python -m grader grade --bank BANK --out DIR [--roster CSV] [--cluster tcp://HOST:8786] SUBMISSION...
     python -m grader grades --bank BANK --out DIR [--lms canvas|moodle]
+    python -m grader review --bank BANK --out DIR [--import CSV]
     python -m grader doctor
     python -m grader export --format moodle-xml|gift|canvas-qti BANK -o OUT
     python -m grader schema [--write PATH]
 
-Exit status: 0 success; 1 invalid banks, a submission that could not get a row, or (doctor) an
-essential isolation layer missing; 2 bad arguments, a bad bank given to ``grade``, ``release`` or
+Exit status: 0 success; 1 invalid banks, a submission that could not get a row, a review sheet with
+a wrong row (nothing imported), or (doctor) an essential isolation layer missing; 2 bad arguments, a bad bank given to ``grade``, ``release`` or
 ``nbgrader-export``, or a sandbox without its essential layers (unless ``--unsafe-sandbox``).
 """
 from __future__ import annotations
@@ -23,7 +24,9 @@ EXAMPLES = """examples:
   python -m grader validate quizzes/
   python -m grader grade --bank quizzes/day48-lora-qlora.yaml --out out/ submissions/
   python -m grader grade --bank quizzes/lora-assignment.yaml --roster class.csv --out graded/ submitted/
+  python -m grader grade --bank quizzes/lora-assignment.yaml --out graded/ --cluster tcp://scheduler:8786 submitted/
   python -m grader grades --bank quizzes/lora-assignment.yaml --out graded/ --lms canvas
+  python -m grader review --bank quizzes/lora-qlora-flashcards-practice.yaml --out graded/ --import graded/review.csv
   python -m grader doctor
   python -m grader export --format moodle-xml quizzes/day48-lora-qlora.yaml -o lms/
   python -m grader schema --write quizzes/bank.schema.json
@@ -57,18 +60,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hide-key", action="store_true",
                    help="never show keys or explanations in feedback, whatever the bank's show_key says")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the CPU cores)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the CPU cores; "
+                   "with --cluster, submissions in flight, default twice the workers' threads)")
     p.add_argument("--resume", action="store_true",
                    help="skip files whose content the gradebook already holds for their student")
     p.add_argument("--unsafe-sandbox", action="store_true",
                    help="run code questions even where `doctor` reports an essential isolation layer missing "
                         "(recorded in DIR/grades.meta.json)")
+    p.add_argument("--cluster", "--dask-scheduler", metavar="ADDRESS", dest="cluster",
+                   help="grade on the workers of this Dask scheduler (tcp://HOST:8786); this machine still writes "
+                        "the gradebook, grades.csv and feedback. Needs `pip install 'peft-course[cluster]'` here and "
+                        "on every worker (docs/autograding.md, \"Grading on a cluster\")")
 
     p = sub.add_parser("grades", help="rewrite grades.csv and attempts.csv from the gradebook; write an LMS grade file")
     p.add_argument("--bank", required=True, help="the bank file the folder was graded against")
     p.add_argument("--out", required=True, help="the grading folder (holds gradebook.sqlite)")
     p.add_argument("--roster", metavar="CSV", help="store (or update) the class's names and e-mails first")
     p.add_argument("--lms", choices=["canvas", "moodle"], help="also write DIR/grades-<lms>.csv for the LMS's grade import")
+
+    p = sub.add_parser("review", help="write DIR/review.csv (every free response, for your review) or import your "
+                       "points and comments from it")
+    p.add_argument("--bank", required=True, help="the bank file the folder was graded against")
+    p.add_argument("--out", required=True, help="the grading folder (holds gradebook.sqlite)")
+    p.add_argument("--import", dest="sheet", metavar="CSV",
+                   help="import this edited review sheet: every row is checked first, and nothing changes when one is "
+                        "wrong (exit 1); then the scores, grades.csv, attempts.csv, LMS files and feedback are rewritten")
 
     p = sub.add_parser("doctor", help="show which isolation layers the sandbox gets on this machine")
 
@@ -132,7 +148,7 @@ def _grade(args: argparse.Namespace) -> int:
                             reveal_key=not args.hide_key, progress=not args.no_progress,
                             jobs=args.jobs, resume=args.resume, bank_path=args.bank,
                             unsafe_sandbox=args.unsafe_sandbox, roster=args.roster, layout=args.layout,
-                            pattern=args.pattern)
+                            pattern=args.pattern, cluster=args.cluster)
     unreadable = sum(1 for graded in run.graded if graded.result is None)
     students = len({graded.student for graded in run.graded})
     print(f"graded {len(run.graded)} submission(s) of {students} student(s), {unreadable} unreadable"
@@ -141,8 +157,9 @@ def _grade(args: argparse.Namespace) -> int:
     if collection is not None:
         for line in collection.summary_lines():
             print(line, file=sys.stderr)
-    print(f"wrote {run.out_dir / 'grades.csv'}, {run.out_dir / 'attempts.csv'}, {run.out_dir / 'feedback'}/ "
-          f"and {run.out_dir / 'collection.md'}")
+    sheet = run.out_dir / "review.csv" if any(q.type == "free_response" for q in bank.questions) else None
+    print(f"wrote {run.out_dir / 'grades.csv'}, {run.out_dir / 'attempts.csv'}, {run.out_dir / 'feedback'}/"
+          + (f", {sheet}" if sheet is not None and sheet.is_file() else "") + f" and {run.out_dir / 'collection.md'}")
     return 1 if run.failures or run.unassigned else 0
 
 
@@ -169,6 +186,27 @@ def _grades(args: argparse.Namespace) -> int:
         finally:
             gradebook.close()
     for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from .loader import load_bank
+    from .review import ReviewSheetError, export_review, import_review
+
+    bank = load_bank(args.bank)
+    if args.sheet is None:
+        print(f"wrote {export_review(bank=bank, out_dir=args.out)}")
+        return 0
+    try:
+        report = import_review(bank=bank, out_dir=args.out, sheet=args.sheet)
+    except ReviewSheetError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("nothing was imported: correct these rows (or export the sheet again) and import it again", file=sys.stderr)
+        return 1
+    print(report.summary())
+    for path in report.written:
         print(f"wrote {path}")
     return 0
 
@@ -229,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "grade": _grade, "grades": _grades, "schema": _schema, "release": _release,
-                "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export}
+                "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export, "review": _review}
     try:
         return handlers[args.command](args)
     except BankError as exc:  # already says file:line: field: message, one problem per line

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from tqdm.auto import tqdm
 
@@ -27,16 +29,17 @@ from .class_grades import write_atomic, write_views
 from .errors import UserError
 from .gradebook import Gradebook
 from .kinds import CodeQuestion
+from .meaning import JudgeSource
 from .outlock import FolderLock
-from .reports import append_run_metadata, reason_text, safe_name
+from .reports import append_run_metadata, reason_text
 from .sandbox import SandboxPool
 from .sandbox.evaluate import ReferenceValues, compute_references, student_outcomes
 from .sandbox.layers import ESSENTIAL, missing_essential
+from .sandbox.reference_cache import ReferenceCache
 from .scorer import score_answers
 from .scoring import QuizResult
-from .scoring.disclosure import key_visibility
-from .scoring.late import apply_late, lateness
-from .scoring.result import id_list, number_text
+from .scoring.late import lateness
+from .scoring.result import id_list
 from .submissions import Submission
 from .submissions.collect import Collected, Collection, collect
 from .submissions.worker import ParserPool
@@ -44,6 +47,9 @@ from .submissions.worker import ParserPool
 VIEWS_EVERY_S = 2.0
 """How often grades.csv and attempts.csv are rewritten during a run (and always at its end): each
 rewrite reads the whole gradebook, so once per submission would cost a large class quadratic time."""
+VIEWS_SHARE = 20
+"""…and never sooner than this many times the last rewrite took: a rewrite grows with the class (about
+0.1 s at 120 students, ten times that at 1,000), and must stay a small share of the grading."""
 
 
 @dataclass
@@ -94,7 +100,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
                       progress: bool = True, jobs: int | None = None, resume: bool = False,
                       bank_path: str | Path | None = None, unsafe_sandbox: bool = False,
                       roster: str | Path | None = None, layout: str = "auto", pattern: str | None = None,
-                      now: datetime | None = None) -> GradeRun:
+                      now: datetime | None = None, cluster: str | None = None) -> GradeRun:
     """Score every submission; record it in ``gradebook.sqlite``; write feedback and the grade views.
 
     ``roster`` (CSV: id, name, email) names the class; ``layout``/``pattern`` say how files are
@@ -102,8 +108,11 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     explanations out of all feedback whatever the bank's ``show_key`` says; ``now`` is the time
     the key policy and the due date are judged at (default: the clock).
 
-    ``jobs`` submissions are graded at once (default: the machine's cores). A broken, empty or
-    hostile file gets a row with the points it earned and the reason; it never stops the run.
+    ``jobs`` submissions are graded at once (default: the machine's cores). ``cluster``, the address of a
+    Dask scheduler (``tcp://host:8786``), grades on its workers instead (:mod:`grader.cluster`; ``jobs``
+    is then the submissions in flight, default twice the workers' threads); this process still writes
+    everything. A broken, empty or hostile file gets a row with the points it earned and the reason;
+    it never stops the run.
     Code questions run only when the sandbox has every essential isolation layer
     (:data:`grader.sandbox.layers.ESSENTIAL`; ``python -m grader doctor`` lists them), unless
     ``unsafe_sandbox``; either way ``grades.meta.json`` records what the sandbox had. Only one run
@@ -112,7 +121,6 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     from .submissions.collect import load_roster
 
     out_dir = Path(out_dir)
-    jobs = max(1, jobs or os.cpu_count() or 1)
     class_list = load_roster(roster) if roster is not None else None
     collection = collect([Path(p) for p in submissions], roster=class_list, layout=layout, pattern=pattern)
     run = GradeRun(out_dir, collection=collection)
@@ -129,7 +137,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
             write_atomic(out_dir / "collection.md", collection.report_markdown())
             _grade_all(run, todo, bank=bank, out_dir=out_dir, gradebook=gradebook, reveal_key=reveal_key,
                        progress=progress, jobs=jobs, resume=resume, bank_path=bank_path,
-                       unsafe_sandbox=unsafe_sandbox, now=now)
+                       unsafe_sandbox=unsafe_sandbox, now=now, cluster=cluster)
             finished = True
         finally:
             try:
@@ -154,60 +162,116 @@ def _check_against_gradebook(collection: Collection, gradebook: Gradebook, bank:
 
 
 def _grade_all(run: GradeRun, todo: list[Collected], *, bank: Bank, out_dir: Path, gradebook: Gradebook,
-               reveal_key: bool, progress: bool, jobs: int, resume: bool, bank_path: str | Path | None,
-               unsafe_sandbox: bool, now: datetime | None) -> None:
-    code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
-    code_ids = frozenset(q.id for q in code_questions)
-    references = ReferenceValues({})
-    pool = SandboxPool() if code_questions and todo else None
-    require: tuple[str, ...] = ()
-    sandbox = None
-    try:  # the sandbox is checked and the references run before anything is written
-        if pool is not None:
-            pool.start()
-            sandbox = _check_isolation(pool, unsafe_sandbox)
-            require = () if unsafe_sandbox else ESSENTIAL
-            references = compute_references(code_questions, pool, require=require)
-    except BaseException:
-        if pool is not None:
-            pool.close()
-        raise
-    (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
-    parser = ParserPool(jobs)
-    last_views = time.monotonic()
+               reveal_key: bool, progress: bool, jobs: int | None, resume: bool, bank_path: str | Path | None,
+               unsafe_sandbox: bool, now: datetime | None, cluster: str | None = None) -> None:
+    """Grade ``todo`` through a backend (this machine, or a Dask cluster) and record each one as it finishes.
+
+    Whatever grades, this process stays the only writer of the gradebook, the feedback and the
+    views, so crash safety and ``--resume`` are the same everywhere.
+    """
+    backend = _backend(bank, jobs=jobs, unsafe_sandbox=unsafe_sandbox, cluster=cluster)
     try:
+        sandbox = backend.prepare(todo)  # the sandbox is checked and the references run before anything is written
+        (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
         append_run_metadata(out_dir, bank=bank, bank_path=bank_path, submissions=len(todo), sandbox=sandbox,
                             append=True)
-
-        def work(item: Collected) -> Graded:
-            graded = _grade_one(bank, item, code_ids, code_questions, references, pool, parser, require)
-            graded.collected = item
-            return graded
-
-        with ThreadPoolExecutor(max_workers=jobs) as executor:
-            futures = [executor.submit(work, item) for item in todo]
+        last_views, views_took = time.monotonic(), 0.0
+        for graded in tqdm(backend.results(todo), total=len(todo), desc="grading", unit="submission",
+                           disable=not progress):
             try:
-                for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
-                                   disable=not progress):
-                    graded = future.result()
-                    try:
-                        _write(graded, bank, out_dir, gradebook, reveal_key, now)
-                    except Exception:  # a bug writing one student's reports must not cost the others their rows
-                        graded.internal_error = True
-                    run.failures += graded.internal_error
-                    run.graded.append(graded)
-                    if time.monotonic() - last_views >= VIEWS_EVERY_S:
-                        write_views(gradebook, bank, out_dir)
-                        last_views = time.monotonic()
-            except BaseException:  # Ctrl-C: stop the sandboxes now rather than wait for them to finish
-                executor.shutdown(wait=False, cancel_futures=True)
-                if pool is not None:
-                    pool.close()
-                raise
-    finally:
-        parser.close()
-        if pool is not None:
-            pool.close()
+                _write(graded, bank, out_dir, gradebook, reveal_key, now)
+            except Exception:  # a bug writing one student's reports must not cost the others their rows
+                graded.internal_error = True
+            run.failures += graded.internal_error
+            run.graded.append(graded)
+            if time.monotonic() - last_views >= max(VIEWS_EVERY_S, VIEWS_SHARE * views_took):
+                started = time.monotonic()
+                write_views(gradebook, bank, out_dir)
+                last_views = time.monotonic()
+                views_took = last_views - started
+    finally:  # also on Ctrl-C: stop the sandboxes now rather than wait for them to finish
+        backend.close()
+
+
+class GradingBackend(Protocol):
+    """Where submissions are graded: this machine (:class:`LocalBackend`) or a Dask cluster
+    (:class:`grader.cluster.DaskBackend`). :func:`_grade_all` drives both the same way."""
+
+    def prepare(self, todo: list[Collected]) -> dict | None:
+        """Check the sandbox and compute the reference values; raise UserError to refuse the run.
+        Returns what the sandbox had, for grades.meta.json (None when no code runs)."""
+
+    def results(self, todo: list[Collected]) -> Iterator[Graded]:
+        """Each submission of ``todo`` graded once, with ``collected`` set, in the order they finish."""
+
+    def close(self) -> None:
+        """Stop everything started (idempotent); also called on Ctrl-C, in the middle of :meth:`results`."""
+
+
+def _backend(bank: Bank, *, jobs: int | None, unsafe_sandbox: bool, cluster: str | None) -> GradingBackend:
+    if cluster is None:
+        return LocalBackend(bank, jobs=max(1, jobs or os.cpu_count() or 1), unsafe_sandbox=unsafe_sandbox)
+    from .cluster import DaskBackend  # Dask is optional: imported only for --cluster
+
+    return DaskBackend(bank, address=cluster, jobs=jobs, unsafe_sandbox=unsafe_sandbox)
+
+
+class LocalBackend:
+    """Grade on this machine: one warm sandbox pool and ``jobs`` threads, each grading one submission."""
+
+    def __init__(self, bank: Bank, *, jobs: int, unsafe_sandbox: bool):
+        self.bank, self.jobs, self.unsafe_sandbox = bank, jobs, unsafe_sandbox
+        self.code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
+        self.code_ids = frozenset(q.id for q in self.code_questions)
+        self.references = ReferenceValues({})
+        self.require: tuple[str, ...] = ()
+        self.pool: SandboxPool | None = None
+        self.parser: ParserPool | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self.judges = JudgeSource()
+        """Free responses judged by meaning: the model is loaded once per run, on the first one."""
+
+    def prepare(self, todo: list[Collected]) -> dict | None:
+        sandbox = None
+        self.pool = SandboxPool() if self.code_questions and todo else None
+        self.parser = ParserPool(self.jobs)
+        self.parser.prefetch([item.path for item in todo], self.code_ids)  # on the core the zygote's imports leave idle
+        try:
+            if self.pool is not None:
+                self.pool.start()
+                sandbox = _check_isolation(self.pool, self.unsafe_sandbox)
+                self.require = () if self.unsafe_sandbox else ESSENTIAL
+                self.references = compute_references(self.code_questions, self.pool, require=self.require,
+                                                     cache=ReferenceCache.default(), layers=sandbox["layers"])
+        except BaseException:
+            if self.pool is not None:
+                self.pool.close()
+            raise
+        self.parser.stop_prefetch()
+        return sandbox
+
+    def results(self, todo: list[Collected]) -> Iterator[Graded]:
+        self._executor = ThreadPoolExecutor(max_workers=self.jobs)
+        futures = [self._executor.submit(self._work, item) for item in todo]
+        for future in as_completed(futures):
+            yield future.result()
+        self._executor.shutdown()
+
+    def _work(self, item: Collected) -> Graded:
+        graded = _grade_one(self.bank, item, self.code_ids, self.code_questions, self.references, self.pool,
+                            self.parser, self.require, self.judges)
+        graded.collected = item
+        return graded
+
+    def close(self) -> None:
+        if self._executor is not None:  # cancel what has not started; what runs fails fast once the pool is closed
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self.parser is not None:  # after the threads: one still reading would start a new parser process
+            self.parser.close()
 
 
 def _check_isolation(pool: SandboxPool, unsafe: bool) -> dict:
@@ -225,8 +289,11 @@ def _check_isolation(pool: SandboxPool, unsafe: bool) -> dict:
 
 def _grade_one(bank: Bank, item: Collected, code_ids: frozenset[str], code_questions: list[CodeQuestion],
                references: ReferenceValues, pool: SandboxPool | None, parser: ParserPool,
-               require: tuple[str, ...]) -> Graded:
-    """Read, run and score one submission; never raises (a bug becomes that submission's reason)."""
+               require: tuple[str, ...], judges: JudgeSource | None = None) -> Graded:
+    """Read, run and score one submission; never raises (a bug becomes that submission's reason).
+
+    ``judges`` judges free responses by meaning (one model per run, loaded on the first free response);
+    without it they are checked by keywords and their feedback says so."""
     path, sha = item.path, item.sha256
     submission = Submission(path=path, student=item.student)
     try:
@@ -240,6 +307,8 @@ def _grade_one(bank: Bank, item: Collected, code_ids: frozenset[str], code_quest
         answers.update({q.id: "(code)" for q in code_questions if q.id in submission.answers})
         where = {"problems": submission.problems, "missing": "no `# answer: {id}` cell in the notebook"
                  if path.suffix == ".ipynb" else "no answer for `{id}` in the file"}
+        if judges is not None:  # free responses: concept checks by meaning, computed once for both views
+            outcomes = {**outcomes, **judges.outcomes(bank, answers)}
         result = score_answers(bank, answers, reveal_key=True, code_outcomes=outcomes, **where)
         hidden = score_answers(bank, answers, reveal_key=False, code_outcomes=outcomes, **where)
         reasons = list(submission.problems)
@@ -267,54 +336,33 @@ def _check_claim(submission: Submission, item: Collected) -> Submission:
     return submission
 
 
-def feedback_folder(student: str) -> str:
-    """The folder of a student's feedback files: their id when it is a plain lowercase name, else a safe
-    name plus a hash of the id (two ids never share a folder, also on case-insensitive disks)."""
-    import hashlib
-
-    base = safe_name(student)
-    if base == student and base == base.lower():
-        return base
-    return f"{base}-{hashlib.sha256(student.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
-
-
 def _write(graded: Graded, bank: Bank, out_dir: Path, gradebook: Gradebook, reveal_key: bool,
            now: datetime | None) -> None:
-    """Record the attempt in the gradebook, then write its feedback (``feedback/<student>/attempt-N``)."""
-    from .feedback import feedback_html, feedback_markdown
+    """Record the attempt in the gradebook, then write its feedback (``feedback/<student>/attempt-N``) with
+    the instructor's overrides of this file, if any: :mod:`grader.attempt_feedback`, which a review
+    sheet's import (:mod:`grader.review`) uses again to rewrite it from what is recorded here."""
+    from .attempt_feedback import FeedbackInputs, write_feedback
 
     sub = graded.submission
     item = graded.collected
     submitted_at = item.submitted_at if item is not None else None
     late = lateness(bank, submitted_at)
-    notes = [late.message] if (late.late_by or late.refused) else []
-    if graded.result is not None and late.penalty_percent and not late.refused:
-        counts = apply_late(graded.result.percent, late)
-        notes.append(f"After the late penalty this attempt counts {number_text(counts)}% "
-                     f"({number_text(round(counts * graded.result.max_score / 100, 2))}/"
-                     f"{number_text(graded.result.max_score)} points); the score below is before it.")
-    if item is not None and item.lms_late and not late.late_by:
-        notes.append("The LMS marked this submission late.")
+    inputs = FeedbackInputs.of(bank=bank, submission=sub, hidden=graded.hidden_result, late=late,
+                               lms_late=item is not None and item.lms_late and not late.late_by, reveal_key=reveal_key)
     reason = graded.reason
     if late.refused:
         reason = reason_text([late.message] + ([reason] if reason else []))
     summary = gradebook.record(bank=bank, student=sub.student, sha256=graded.sha256, file=_file_text(sub.path),
                                result=graded.result, reason=reason, submitted_at=submitted_at,
                                time_source=item.time_source if item is not None else "",
-                               late_penalty_percent=late.penalty_percent, late_note=late.message if notes else "",
-                               refused=late.refused)
+                               late_penalty_percent=late.penalty_percent,
+                               late_note=late.message if (inputs.late_message or inputs.lms_late) else "",
+                               refused=late.refused, feedback=inputs.to_json())
     graded.attempt = gradebook.attempt_number(bank.id, sub.student, graded.sha256)
-    visibility = key_visibility(bank, summary, now or datetime.now(timezone.utc))
-    graded.key_shown = reveal_key and visibility.show
-    shown = graded.result if graded.key_shown else graded.hidden_result
-    if not graded.key_shown:
-        notes.append(visibility.note if reveal_key else "The answers are not shown in this feedback.")
-    folder = out_dir / "feedback" / feedback_folder(sub.student)
-    folder.mkdir(parents=True, exist_ok=True)
-    markdown = feedback_markdown(bank, sub, shown, reason, summary, notes=notes)
-    page = feedback_html(bank, sub, shown, reason, summary, notes=notes)
-    write_atomic(folder / f"attempt-{graded.attempt}.md", markdown)
-    write_atomic(folder / f"attempt-{graded.attempt}.html", page)
+    graded.key_shown = write_feedback(bank=bank, out_dir=out_dir, submission=sub, attempt=graded.attempt,
+                                      result=graded.result, hidden=graded.hidden_result, reason=reason,
+                                      summary=summary, inputs=inputs,
+                                      overrides=gradebook.overrides(bank.id, sub.student, graded.sha256), now=now)
 
 
 def _file_text(path: Path) -> str:
