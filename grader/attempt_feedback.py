@@ -80,7 +80,8 @@ class FeedbackInputs:
                    hidden=hidden.to_dict() if hidden is not None else None)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), default=str)
+        # the fields are JSON data already: dataclasses.asdict would deep-copy ``hidden`` (a whole result) for nothing
+        return json.dumps({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, default=str)
 
     @classmethod
     def from_json(cls, text: str | None) -> FeedbackInputs | None:
@@ -154,7 +155,7 @@ def write_feedback(*, bank: Bank, out_dir: Path, submission: Submission, attempt
     ``result`` and ``hidden`` are the automatic results with and without the key; ``summary`` is the
     student's attempt summary now (the key policy and the attempt lines read it).
     """
-    from .feedback import feedback_html, feedback_markdown
+    from .feedback import feedback_pages
 
     visibility = key_visibility(bank, summary, now or datetime.now(timezone.utc))
     key_shown = inputs.reveal_key and visibility.show
@@ -173,8 +174,9 @@ def write_feedback(*, bank: Bank, out_dir: Path, submission: Submission, attempt
         notes.append(visibility.note if inputs.reveal_key else "The answers are not shown in this feedback.")
     folder = out_dir / "feedback" / feedback_folder(submission.student)
     folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / f"attempt-{attempt}.md", feedback_markdown(bank, submission, shown, reason, summary, notes=notes))
-    write_atomic(folder / f"attempt-{attempt}.html", feedback_html(bank, submission, shown, reason, summary, notes=notes))
+    markdown, page = feedback_pages(bank, submission, shown, reason, summary, notes=notes)
+    write_atomic(folder / f"attempt-{attempt}.md", markdown)
+    write_atomic(folder / f"attempt-{attempt}.html", page)
     return key_shown
 
 

@@ -16,6 +16,7 @@ import io
 import os
 import tempfile
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from .bank import Bank
@@ -42,7 +43,11 @@ def question_columns(bank: Bank) -> list[str]:
 
 def _number(value: float) -> str:
     """Points as feedback writes them (one number format everywhere: :func:`grader.scoring.result.number_text`)."""
-    return number_text(float(value))
+    return _number_text(float(value))
+
+
+_number_text = lru_cache(maxsize=4096)(number_text)
+"""A class's cells hold few distinct numbers (points, maxima), and the views are rewritten every few seconds."""
 
 
 def _percent(value: float) -> str:

@@ -33,7 +33,7 @@ from .scoring.result import STATUS_MARK, answer_text, id_list, number_text, scor
 from .submissions import Submission
 
 __all__ = ["MAX_CODE_CHARS", "MAX_CODE_LINES", "MAX_PROBLEMS", "Section", "code_fence", "feedback_html",
-           "feedback_markdown", "feedback_sections", "inert_markdown", "markdown_text"]
+           "feedback_markdown", "feedback_pages", "feedback_sections", "inert_markdown", "markdown_text"]
 
 MAX_PROBLEMS = 50
 """Problems listed one by one; the rest are counted."""
@@ -98,15 +98,27 @@ def code_fence(code: str, language: str = "python") -> str:
 
 @dataclass(frozen=True)
 class Section:
-    """One part of the feedback: Markdown, and what the HTML page adds to it."""
+    """One part of the feedback: Markdown, and what the HTML page adds to it.
 
-    markdown: str
+    The Markdown is kept as ``parts``, each a run of whole blocks that renders alone exactly as it
+    renders inside the section: every part but the last ends in a paragraph or a closed fence (nothing
+    open that the next part could continue), and only the last may hold an unescaped ``[`` (so no link
+    definition reaches across parts); tests/test_feedback_pages.py checks this on hostile text. The HTML
+    page renders and remembers each part on its own (:func:`_part_html`): a question's heading, its
+    "Your code:" line and the bank's feedback recur for many students, while their code need not.
+    """
+
+    parts: tuple[str, ...]
     anchor: str | None = None
-    """The id the section's first heading gets in HTML (the questions table links to it)."""
+    """The id the first heading of the first part gets in HTML (the questions table links to it)."""
     status: str | None = None
     """A question's status: the CSS class of its section."""
     cell_classes: tuple[str, ...] = field(default_factory=tuple)
-    """For the questions table: the CSS class of each row's result cell, in order."""
+    """For the questions table (the first part): the CSS class of each row's result cell, in order."""
+
+    @property
+    def markdown(self) -> str:
+        return "\n\n".join(self.parts)
 
 
 def _anchors(ids: Sequence[str]) -> dict[str, str]:
@@ -130,7 +142,7 @@ def _header(bank: Bank, submission: Submission, notes: Sequence[str]) -> Section
              f"Submission: {markdown_text(path_text(submission.path.name))}"]
     if notes:
         lines += [""] + [f"- {printable(n, one_line=True)}" for n in notes]
-    return Section(inert_markdown("\n".join(lines)))
+    return Section((inert_markdown("\n".join(lines)),))
 
 
 def _score(bank: Bank, result: QuizResult, summary: AttemptSummary | None) -> Section:
@@ -139,7 +151,7 @@ def _score(bank: Bank, result: QuizResult, summary: AttemptSummary | None) -> Se
         lines += ["", f"🎖️ Badge earned: **{markdown_text(result.badge)}**"]
     if summary is not None:
         lines += [""] + [f"- {line}" for line in attempt_lines(bank, summary)]
-    return Section(inert_markdown("\n".join(lines)))
+    return Section((inert_markdown("\n".join(lines)),))
 
 
 def attempt_lines(bank: Bank, summary: AttemptSummary) -> list[str]:
@@ -158,8 +170,8 @@ def attempt_lines(bank: Bank, summary: AttemptSummary) -> list[str]:
 def _problems(problems: Sequence[str]) -> Section | None:
     if not problems:
         return None
-    return Section(inert_markdown("\n".join(["## Problems with the submission", ""]
-                                            + [f"- {markdown_text(p)}" for p in _some(problems)])))
+    return Section((inert_markdown("\n".join(["## Problems with the submission", ""]
+                                             + [f"- {markdown_text(p)}" for p in _some(problems)])),))
 
 
 def _table(result: QuizResult, anchors: Mapping[str, str]) -> Section:
@@ -170,7 +182,7 @@ def _table(result: QuizResult, anchors: Mapping[str, str]) -> Section:
     if result.unknown_ids:
         ignored = markdown_text(id_list(result.unknown_ids))
         lines += ["", f"Answers for questions this quiz does not have were ignored: {ignored}"]
-    return Section(inert_markdown("\n".join(lines)), cell_classes=tuple(q.status for q in result.questions))
+    return Section((inert_markdown("\n".join(lines)),), cell_classes=tuple(q.status for q in result.questions))
 
 
 def _answer_line(question: QuestionResult) -> str | None:
@@ -190,7 +202,7 @@ def _question(question: QuestionResult, anchor: str, code: str | None) -> Sectio
         parts.append(inert_markdown(line))
     if question.feedback.strip():
         parts.append(inert_markdown(question.feedback.strip()))
-    return Section("\n\n".join(parts), anchor=anchor, status=question.status)
+    return Section(tuple(parts), anchor=anchor, status=question.status)
 
 
 def feedback_sections(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
@@ -208,7 +220,7 @@ def feedback_sections(bank: Bank, submission: Submission, result: QuizResult | N
     """
     sections = [_header(bank, submission, notes)]
     if result is None:
-        sections.append(Section(inert_markdown(f"**Not graded:** {markdown_text(reason)}")))
+        sections.append(Section((inert_markdown(f"**Not graded:** {markdown_text(reason)}"),)))
         return sections
     if code is None:
         code = {q.id: submission.answers[q.id] for q in result.questions
@@ -227,7 +239,10 @@ def feedback_markdown(bank: Bank, submission: Submission, result: QuizResult | N
                       summary: AttemptSummary | None = None, *, notes: Sequence[str] = (),
                       code: Mapping[str, str] | None = None) -> str:
     """The feedback as one Markdown document (:func:`feedback_sections`, joined)."""
-    sections = feedback_sections(bank, submission, result, reason, summary, notes=notes, code=code)
+    return _markdown_page(feedback_sections(bank, submission, result, reason, summary, notes=notes, code=code))
+
+
+def _markdown_page(sections: Sequence[Section]) -> str:
     return "\n\n".join(s.markdown for s in sections) + "\n"
 
 
@@ -260,14 +275,38 @@ def _parser() -> Any:
 
 
 def _section_html(section: Section) -> str:
+    """The section's parts rendered one by one (see :class:`Section`), inside a ``<section>`` for a question."""
+    first, *rest = section.parts
+    body = _part_html(first, section.anchor, section.cell_classes) + "".join(_part_html(p) for p in rest)
+    if section.status is not None:
+        return f'<section class="question {html.escape(section.status)}">\n{body}</section>'
+    return body
+
+
+MAX_CACHED_PART_CHARS = 4_000
+"""Longer parts (a long cell of code) are rendered every time rather than kept."""
+
+
+def _part_html(markdown: str, anchor: str | None = None, cell_classes: tuple[str, ...] = ()) -> str:
+    """One part of a section as HTML, remembered by its text: most of a class's feedback repeats (the
+    same heading, verdict and explanation for everyone who gave one answer, identical starter code),
+    and markdown-it with Pygments costs about a millisecond a part."""
+    if len(markdown) > MAX_CACHED_PART_CHARS:
+        return _render_part(markdown, anchor, cell_classes)
+    return _remembered_part(markdown, anchor, cell_classes)
+
+
+def _render_part(markdown: str, anchor: str | None, cell_classes: tuple[str, ...]) -> str:
+    """``markdown`` rendered; ``anchor`` becomes the id of its first heading, ``cell_classes`` the classes
+    of its table's result cells (the second column of each body row)."""
     parser = _parser()
-    tokens = parser.parse(section.markdown)
-    if section.anchor is not None:
+    tokens = parser.parse(markdown)
+    if anchor is not None:
         heading = next((t for t in tokens if t.type == "heading_open"), None)
         if heading is not None:
-            heading.attrSet("id", section.anchor)
-    if section.cell_classes:
-        classes = iter(section.cell_classes)
+            heading.attrSet("id", anchor)
+    if cell_classes:
+        classes = iter(cell_classes)
         in_body, column = False, 0
         for token in tokens:
             if token.type == "tbody_open":
@@ -278,10 +317,13 @@ def _section_html(section: Section) -> str:
                 column += 1
                 if column == 2:
                     token.attrSet("class", next(classes, ""))
-    body = parser.renderer.render(tokens, parser.options, {})
-    if section.status is not None:
-        return f'<section class="question {html.escape(section.status)}">\n{body}</section>'
-    return body
+    return parser.renderer.render(tokens, parser.options, {})
+
+
+_remembered_part = lru_cache(maxsize=512)(_render_part)
+"""Bounded: 512 parts of at most :data:`MAX_CACHED_PART_CHARS` characters, under 25 MB even if all were
+highlighted code (5 to 10 times its length as HTML), a few MB for a class's usual parts. A pure function
+of its arguments, so sharing it across runs and threads cannot change a page."""
 
 
 def feedback_html(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
@@ -289,7 +331,20 @@ def feedback_html(bank: Bank, submission: Submission, result: QuizResult | None,
                   code: Mapping[str, str] | None = None) -> str:
     """The same feedback as a self-contained HTML page: the Markdown sections rendered, no scripts, every
     piece of text escaped, status colours, the questions table linking to each question."""
+    return _html_page(bank, submission, feedback_sections(bank, submission, result, reason, summary, notes=notes,
+                                                          code=code))
+
+
+def feedback_pages(bank: Bank, submission: Submission, result: QuizResult | None, reason: str,
+                   summary: AttemptSummary | None = None, *, notes: Sequence[str] = (),
+                   code: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """:func:`feedback_markdown` and :func:`feedback_html` at once, from one list of sections (grading
+    writes both files for every student, and building the sections costs about a millisecond each time)."""
     sections = feedback_sections(bank, submission, result, reason, summary, notes=notes, code=code)
+    return _markdown_page(sections), _html_page(bank, submission, sections)
+
+
+def _html_page(bank: Bank, submission: Submission, sections: Sequence[Section]) -> str:
     title = html.escape(printable(f"{bank.title} — {submission.student}", one_line=True))
     head = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'

@@ -79,6 +79,11 @@ ADDED_COLUMNS = {
 }
 """Columns added after the first release: a gradebook written by an older grader gets them on open."""
 
+RESULTS_KEPT = 2_000
+"""Attempts whose parsed result a :class:`Gradebook` keeps between two :meth:`Gradebook.students` calls
+(about 35 KB each). Grading rewrites the views every few seconds from the whole gradebook, and parsing
+every stored result again was most of that rewrite's time."""
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -100,7 +105,8 @@ class Attempt:
     reason: str
     late_note: str
     result: dict[str, Any] | None
-    """The automatic result, as the scorer gave it (overrides are not in it)."""
+    """The automatic result, as the scorer gave it (overrides are not in it). Read it, never change it:
+    the gradebook hands the same parsed dict to later calls while the stored text is unchanged."""
     overrides: Mapping[str, Override] = field(default_factory=dict)
     """The instructor's overrides of this attempt, by question id."""
 
@@ -142,6 +148,8 @@ class Gradebook:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._db = sqlite3.connect(self.path)
+        self._results: dict[int, tuple[tuple[int, int], dict[str, Any] | None]] = {}
+        """Attempt id → (hash and length of its stored result text, that text parsed)."""
         self._db.executescript(SCHEMA)
         have = {row[1] for row in self._db.execute("PRAGMA table_info(attempts)")}
         for name, kind in ADDED_COLUMNS.items():
@@ -285,15 +293,11 @@ class Gradebook:
             overrides.setdefault((row[0], row[1]), {})[row[2]] = Override(*row[2:])
         rows = self._db.execute(
             "SELECT student, sha256, file, graded_at, submitted_at, score, max_score,"
-            " COALESCE(raw_percent, percent), late_penalty_percent, percent, reason, late_note, result"
+            " COALESCE(raw_percent, percent), late_penalty_percent, percent, reason, late_note, result, id"
             " FROM attempts WHERE bank_id = ? ORDER BY id", (bank.id,))
         for row in rows:
             attempts = by_student.setdefault(row[0], [])
-            try:
-                result = json.loads(row[12])
-            except ValueError:
-                result = None
-            attempts.append(Attempt(len(attempts) + 1, *row[:12], result if isinstance(result, dict) else None,
+            attempts.append(Attempt(len(attempts) + 1, *row[:12], self._parsed_result(row[13], row[12]),
                                     overrides.get((row[0], row[1]), {})))
         records = []
         for student in sorted(set(roster) | set(by_student)):
@@ -302,6 +306,21 @@ class Gradebook:
             summary = summarize_attempts(bank, [a.percent for a in attempts]) if attempts else None
             records.append(StudentRecord(student, name, email, attempts, summary))
         return records
+
+    def _parsed_result(self, attempt_id: int, text: str) -> dict[str, Any] | None:
+        """An attempt's stored result as a dict (None when unreadable), parsed again only when its text changed."""
+        key = (hash(text), len(text))
+        kept = self._results.get(attempt_id)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        try:
+            result = json.loads(text)
+        except (TypeError, ValueError):
+            result = None
+        result = result if isinstance(result, dict) else None
+        if attempt_id in self._results or len(self._results) < RESULTS_KEPT:
+            self._results[attempt_id] = (key, result)
+        return result
 
     def close(self) -> None:
         self._db.close()
