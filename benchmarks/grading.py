@@ -3,6 +3,7 @@
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/grading.py                  # sweep 18, 120, 1000; nbgrader at 18 and 120
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/grading.py --sizes 18,120 --nbgrader-sizes 18
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/grading.py --dask --submissions 60   # 1 and 2 Dask workers
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/grading.py --sizes 120 --nbgrader-sizes '' --server
 
 For each class size it builds that many synthetic notebooks of quizzes/lora-assignment.yaml (a third
 correct, a third partly wrong, a third broken: tests/fixtures/submissions/synthetic.py) and grades
@@ -11,7 +12,9 @@ gradebook, so each row says: wall time, submissions per minute, time to the firs
 CPU seconds of the whole process tree (sandboxes included; where a cpuacct cgroup can be made), peak
 memory of the largest process, and the load average before and after. The first size is graded twice,
 with an empty reference cache (``cold``) and again (``warm``: the references come from the cache, as
-on any later run of the same bank); the other sizes are warm. For the sizes in ``--nbgrader-sizes``
+on any later run of the same bank); the other sizes are warm. With ``--server`` a warm sandbox server
+(``python -m grader serve``) is started before the sweep and every size is graded once more through it
+(``server``: no zygote start, no torch import in the run). For the sizes in ``--nbgrader-sizes``
 the same notebooks are also graded with ``nbgrader autograde`` of the exported assignment and the
 ratio of the two rates is printed, with whether every student's total agrees. It prints the command
 and the machine first; results go in docs/benchmarks.md. ``--dask`` runs the Dask comparison instead
@@ -174,7 +177,7 @@ def timed(tool: str, size: int, cmd: list[str], cwd: Path, env: dict[str, str], 
 
 def grade_ours(args: argparse.Namespace, subs: Path, out: Path, size: int, env: dict[str, str], cache: str) -> Run:
     cmd = [sys.executable, "-m", "grader", "grade", "--bank", args.bank, "--out", str(out), "--no-progress",
-           "--jobs", str(args.jobs), str(subs)]
+           "--jobs", str(args.jobs), *([] if cache == "server" else ["--no-server"]), str(subs)]
     run = timed(f"grader ({cache})", size, cmd, ROOT, env,
                    lambda stop, started, seen: _first_row(out / "gradebook.sqlite", stop, started, seen))
     run.scores = {r["student"]: float(r["score"]) for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
@@ -224,13 +227,15 @@ def main() -> None:
                         help="sizes also graded with nbgrader autograde (default 18,120; '' for none: 17 s a notebook)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--bank", default=str(ROOT / "quizzes" / "lora-assignment.yaml"))
+    parser.add_argument("--server", action="store_true", help="also grade each size through a warm sandbox server "
+                        "(`python -m grader serve`, started once before the sweep)")
     parser.add_argument("--dask", action="store_true", help="grade the class on 1 and 2 local Dask workers (and "
                         "locally with --jobs 2 to compare) instead of against nbgrader (benchmarks/grading_dask.py)")
     args = parser.parse_args()
     sizes = [args.submissions] if args.submissions else args.sizes
     bank = load_bank(args.bank)
     work = Path(tempfile.mkdtemp(prefix="grading-bench-"))
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADER_CACHE_DIR=str(work / "cache"),
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADER_CACHE_DIR=str(work / "cache"), GRADER_SERVER_DIR=str(work / "server"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
     print("machine:", machine())
@@ -248,20 +253,43 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def start_server(env: dict[str, str]) -> subprocess.Popen:
+    """``python -m grader serve`` in the benchmark's folder; returns once it says it is ready."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "serve", "--idle-minutes", "60"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = proc.stdout.readline()
+    if "ready" not in line:
+        raise SystemExit(f"the sandbox server did not start:\n{line}{proc.stdout.read()[-3000:]}")
+    print(f"sandbox server ready after {time.perf_counter() - started:.1f} s (once, before the sweep)", flush=True)
+    return proc
+
+
 def sweep(args: argparse.Namespace, bank: Bank, sizes: list[int], work: Path, env: dict[str, str]) -> None:
     """Every size with our grader (the first one cold and warm), nbgrader where asked; one line per run."""
+    server = start_server(env) if args.server else None
+    try:
+        _sweep(args, bank, sizes, work, env, server is not None)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(60)
+
+
+def _sweep(args: argparse.Namespace, bank: Bank, sizes: list[int], work: Path, env: dict[str, str],
+           server: bool) -> None:
     print(f"{'tool':<16} {'size':>5}  {'wall':>9}  {'rate':>11}  …")
     for index, size in enumerate(sizes):
         subs = work / f"class-{size}"
         students = make_class(bank, size, subs)
         runs = []
-        for cache in (("cold", "warm") if index == 0 else ("warm",)):
+        for cache in (("cold", "warm") if index == 0 else ("warm",)) + (("server",) if server else ()):
             if cache == "cold":
                 shutil.rmtree(work / "cache", ignore_errors=True)
             runs.append(grade_ours(args, subs, work / f"out-{size}-{cache}", size, env, cache))
             print(runs[-1].line(), flush=True)
         if any(run.scores != runs[0].scores for run in runs):
-            print("  SCORES DIFFER between the cold and the warm run")
+            print("  SCORES DIFFER between these runs")
         if size in args.nbgrader_sizes:
             theirs = grade_nbgrader(bank, subs, students, work / f"course-{size}", env)
             print(theirs.line(), flush=True)

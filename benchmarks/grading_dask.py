@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -106,18 +107,21 @@ def dask_rows(*, bank: str, subs: Path, submissions: int, env: dict[str, str],
               workers: tuple[int, ...] = (1, 2)) -> list[Row]:
     """Grade ``subs`` locally (``--jobs 2``) and on ``workers`` local Dask workers; one :class:`Row` each."""
     work = Path(tempfile.mkdtemp(prefix="grading-bench-dask-"))
-    grade = [sys.executable, "-m", "grader", "grade", "--bank", bank, "--no-progress"]
-    rows = [_graded("local, --jobs 2", [*grade, "--jobs", "2", "--out", str(work / "local"), str(subs)],
-                    work / "local", submissions, env)]
-    for count in workers:
-        shared = {k: env[k] for k in ("GRADER_CACHE_DIR", "HF_HUB_OFFLINE") if k in env}  # as for the local run
-        with LocalDask(work / f"dask-{count}", workers=count, threads=1, scheduler_env=SCHEDULER_ENV,
-                       worker_env=shared) as cluster:
-            out = work / f"out-{count}"
-            rows.append(_graded(f"Dask, {count} worker{'s' if count > 1 else ''} x 1 thread",
-                                [*grade, "--cluster", cluster.address, "--out", str(out), str(subs)], out,
-                                submissions, env))
-    return rows
+    try:
+        grade = [sys.executable, "-m", "grader", "grade", "--bank", bank, "--no-progress"]
+        rows = [_graded("local, --jobs 2", [*grade, "--jobs", "2", "--no-server", "--out", str(work / "local"),
+                                            str(subs)], work / "local", submissions, env)]
+        for count in workers:
+            shared = {k: env[k] for k in ("GRADER_CACHE_DIR", "HF_HUB_OFFLINE") if k in env}  # as for the local run
+            with LocalDask(work / f"dask-{count}", workers=count, threads=1, scheduler_env=SCHEDULER_ENV,
+                           worker_env=shared) as cluster:
+                out = work / f"out-{count}"
+                rows.append(_graded(f"Dask, {count} worker{'s' if count > 1 else ''} x 1 thread",
+                                    [*grade, "--cluster", cluster.address, "--out", str(out), str(subs)], out,
+                                    submissions, env))
+        return rows
+    finally:  # the workers' folders and every run's output: nothing of the benchmark stays in /tmp
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(rows: list[Row]) -> None:

@@ -5,6 +5,7 @@
     python -m grader grades --bank BANK --out DIR [--lms canvas|moodle]
     python -m grader review --bank BANK --out DIR [--import CSV]
     python -m grader doctor
+    python -m grader serve [--idle-minutes N | --stop | --status]
     python -m grader export --format moodle-xml|gift|canvas-qti BANK -o OUT
     python -m grader schema [--write PATH]
 
@@ -28,6 +29,7 @@ EXAMPLES = """examples:
   python -m grader grades --bank quizzes/lora-assignment.yaml --out graded/ --lms canvas
   python -m grader review --bank quizzes/lora-qlora-flashcards-practice.yaml --out graded/ --import graded/review.csv
   python -m grader doctor
+  python -m grader serve &        # optional: later `grade` runs start grading at once
   python -m grader export --format moodle-xml quizzes/day48-lora-qlora.yaml -o lms/
   python -m grader schema --write quizzes/bank.schema.json
 """
@@ -71,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade on the workers of this Dask scheduler (tcp://HOST:8786); this machine still writes "
                         "the gradebook, grades.csv and feedback. Needs `pip install 'peft-course[cluster]'` here and "
                         "on every worker (docs/autograding.md, \"Grading on a cluster\")")
+    p.add_argument("--no-server", action="store_true",
+                   help="start this run's own sandbox zygote even when a warm server (`serve`) is running")
+
+    p = sub.add_parser("serve", help="keep a warm sandbox server so that `grade` runs on this machine start grading at "
+                       "once (no torch import per run); runs until idle, Ctrl-C or --stop")
+    p.add_argument("--idle-minutes", type=float, default=30.0,
+                   help="stop after this many minutes without a run using it (default 30)")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--stop", action="store_true", help="stop the running server and wait until it is gone")
+    action.add_argument("--status", action="store_true", help="say whether a server runs, and which grader it runs")
 
     p = sub.add_parser("grades", help="rewrite grades.csv and attempts.csv from the gradebook; write an LMS grade file")
     p.add_argument("--bank", required=True, help="the bank file the folder was graded against")
@@ -148,7 +160,7 @@ def _grade(args: argparse.Namespace) -> int:
                             reveal_key=not args.hide_key, progress=not args.no_progress,
                             jobs=args.jobs, resume=args.resume, bank_path=args.bank,
                             unsafe_sandbox=args.unsafe_sandbox, roster=args.roster, layout=args.layout,
-                            pattern=args.pattern, cluster=args.cluster)
+                            pattern=args.pattern, cluster=args.cluster, use_server=not args.no_server)
     unreadable = sum(1 for graded in run.graded if graded.result is None)
     students = len({graded.student for graded in run.graded})
     print(f"graded {len(run.graded)} submission(s) of {students} student(s), {unreadable} unreadable"
@@ -157,6 +169,11 @@ def _grade(args: argparse.Namespace) -> int:
     if collection is not None:
         for line in collection.summary_lines():
             print(line, file=sys.stderr)
+    sandbox = run.sandbox or {}
+    if sandbox.get("server"):
+        print(f"sandboxes ran in the warm sandbox server ({sandbox['server']})", file=sys.stderr)
+    if sandbox.get("server_note"):
+        print(f"note: {sandbox['server_note']}", file=sys.stderr)
     sheet = run.out_dir / "review.csv" if any(q.type == "free_response" for q in bank.questions) else None
     print(f"wrote {run.out_dir / 'grades.csv'}, {run.out_dir / 'attempts.csv'}, {run.out_dir / 'feedback'}/"
           + (f", {sheet}" if sheet is not None and sheet.is_file() else "") + f" and {run.out_dir / 'collection.md'}")
@@ -245,6 +262,29 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .fingerprint import fingerprint
+    from .sandbox.server import Server, running, stop
+
+    if args.stop:
+        record = stop()
+        print(f"stopped the sandbox server ({record.describe()})" if record else "no sandbox server is running")
+        return 0
+    if args.status:
+        record = running()
+        if record is None:
+            print("no sandbox server is running")
+            return 1
+        same = record.fingerprint == fingerprint()
+        print(f"a sandbox server is running ({record.describe()}; grader source {record.fingerprint.get('code')}, "
+              + ("the same as this one)" if same else f"not this one's {fingerprint()['code']}: restart it)"))
+        return 0 if same else 1
+    if args.idle_minutes <= 0:
+        raise UserError("--idle-minutes must be more than 0")
+    Server(idle_s=args.idle_minutes * 60).run(announce=lambda line: print(line, flush=True))
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from .doctor import diagnose
 
@@ -267,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "grade": _grade, "grades": _grades, "schema": _schema, "release": _release,
-                "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export, "review": _review}
+                "nbgrader-export": _nbgrader_export, "doctor": _doctor, "export": _export, "review": _review,
+                "serve": _serve}
     try:
         return handlers[args.command](args)
     except BankError as exc:  # already says file:line: field: message, one problem per line

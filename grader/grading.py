@@ -89,6 +89,8 @@ class GradeRun:
     """Submissions skipped by ``resume`` because the gradebook already had them."""
     collection: Collection | None = None
     """Whose each file is, and the files that were not graded (no one's, or two people's)."""
+    sandbox: dict | None = None
+    """What the sandbox had (as in grades.meta.json), with the warm server used, if any; None when no code ran."""
 
     @property
     def unassigned(self) -> int:
@@ -100,7 +102,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
                       progress: bool = True, jobs: int | None = None, resume: bool = False,
                       bank_path: str | Path | None = None, unsafe_sandbox: bool = False,
                       roster: str | Path | None = None, layout: str = "auto", pattern: str | None = None,
-                      now: datetime | None = None, cluster: str | None = None) -> GradeRun:
+                      now: datetime | None = None, cluster: str | None = None, use_server: bool = True) -> GradeRun:
     """Score every submission; record it in ``gradebook.sqlite``; write feedback and the grade views.
 
     ``roster`` (CSV: id, name, email) names the class; ``layout``/``pattern`` say how files are
@@ -111,7 +113,9 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
     ``jobs`` submissions are graded at once (default: the machine's cores). ``cluster``, the address of a
     Dask scheduler (``tcp://host:8786``), grades on its workers instead (:mod:`grader.cluster`; ``jobs``
     is then the submissions in flight, default twice the workers' threads); this process still writes
-    everything. A broken, empty or hostile file gets a row with the points it earned and the reason;
+    everything. Locally, ``use_server`` sends the sandboxes to this user's warm sandbox server
+    (``python -m grader serve``, :mod:`grader.sandbox.server`) when one runs this grader, instead of
+    starting a zygote (and importing torch) for this run. A broken, empty or hostile file gets a row with the points it earned and the reason;
     it never stops the run.
     Code questions run only when the sandbox has every essential isolation layer
     (:data:`grader.sandbox.layers.ESSENTIAL`; ``python -m grader doctor`` lists them), unless
@@ -137,7 +141,7 @@ def grade_submissions(*, bank: Bank, submissions: list[str | Path], out_dir: str
             write_atomic(out_dir / "collection.md", collection.report_markdown())
             _grade_all(run, todo, bank=bank, out_dir=out_dir, gradebook=gradebook, reveal_key=reveal_key,
                        progress=progress, jobs=jobs, resume=resume, bank_path=bank_path,
-                       unsafe_sandbox=unsafe_sandbox, now=now, cluster=cluster)
+                       unsafe_sandbox=unsafe_sandbox, now=now, cluster=cluster, use_server=use_server)
             finished = True
         finally:
             try:
@@ -163,15 +167,15 @@ def _check_against_gradebook(collection: Collection, gradebook: Gradebook, bank:
 
 def _grade_all(run: GradeRun, todo: list[Collected], *, bank: Bank, out_dir: Path, gradebook: Gradebook,
                reveal_key: bool, progress: bool, jobs: int | None, resume: bool, bank_path: str | Path | None,
-               unsafe_sandbox: bool, now: datetime | None, cluster: str | None = None) -> None:
+               unsafe_sandbox: bool, now: datetime | None, cluster: str | None = None, use_server: bool = True) -> None:
     """Grade ``todo`` through a backend (this machine, or a Dask cluster) and record each one as it finishes.
 
     Whatever grades, this process stays the only writer of the gradebook, the feedback and the
     views, so crash safety and ``--resume`` are the same everywhere.
     """
-    backend = _backend(bank, jobs=jobs, unsafe_sandbox=unsafe_sandbox, cluster=cluster)
+    backend = _backend(bank, jobs=jobs, unsafe_sandbox=unsafe_sandbox, cluster=cluster, use_server=use_server)
     try:
-        sandbox = backend.prepare(todo)  # the sandbox is checked and the references run before anything is written
+        sandbox = run.sandbox = backend.prepare(todo)  # the sandbox is checked and the references run before anything is written
         (out_dir / "feedback").mkdir(parents=True, exist_ok=True)
         append_run_metadata(out_dir, bank=bank, bank_path=bank_path, submissions=len(todo), sandbox=sandbox,
                             append=True)
@@ -208,9 +212,11 @@ class GradingBackend(Protocol):
         """Stop everything started (idempotent); also called on Ctrl-C, in the middle of :meth:`results`."""
 
 
-def _backend(bank: Bank, *, jobs: int | None, unsafe_sandbox: bool, cluster: str | None) -> GradingBackend:
+def _backend(bank: Bank, *, jobs: int | None, unsafe_sandbox: bool, cluster: str | None,
+             use_server: bool = True) -> GradingBackend:
     if cluster is None:
-        return LocalBackend(bank, jobs=max(1, jobs or os.cpu_count() or 1), unsafe_sandbox=unsafe_sandbox)
+        return LocalBackend(bank, jobs=max(1, jobs or os.cpu_count() or 1), unsafe_sandbox=unsafe_sandbox,
+                            use_server=use_server)
     from .cluster import DaskBackend  # Dask is optional: imported only for --cluster
 
     return DaskBackend(bank, address=cluster, jobs=jobs, unsafe_sandbox=unsafe_sandbox)
@@ -219,13 +225,14 @@ def _backend(bank: Bank, *, jobs: int | None, unsafe_sandbox: bool, cluster: str
 class LocalBackend:
     """Grade on this machine: one warm sandbox pool and ``jobs`` threads, each grading one submission."""
 
-    def __init__(self, bank: Bank, *, jobs: int, unsafe_sandbox: bool):
-        self.bank, self.jobs, self.unsafe_sandbox = bank, jobs, unsafe_sandbox
+    def __init__(self, bank: Bank, *, jobs: int, unsafe_sandbox: bool, use_server: bool = True):
+        self.bank, self.jobs, self.unsafe_sandbox, self.use_server = bank, jobs, unsafe_sandbox, use_server
         self.code_questions = [q for q in bank.questions if isinstance(q, CodeQuestion)]
         self.code_ids = frozenset(q.id for q in self.code_questions)
         self.references = ReferenceValues({})
         self.require: tuple[str, ...] = ()
         self.pool: SandboxPool | None = None
+        self.sandbox: dict | None = None
         self.parser: ParserPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self.judges = JudgeSource()
@@ -233,13 +240,18 @@ class LocalBackend:
 
     def prepare(self, todo: list[Collected]) -> dict | None:
         sandbox = None
-        self.pool = SandboxPool() if self.code_questions and todo else None
+        self.pool = SandboxPool(use_server=self.use_server) if self.code_questions and todo else None
         self.parser = ParserPool(self.jobs)
         self.parser.prefetch([item.path for item in todo], self.code_ids)  # on the core the zygote's imports leave idle
         try:
             if self.pool is not None:
                 self.pool.start()
                 sandbox = _check_isolation(self.pool, self.unsafe_sandbox)
+                server = self.pool.server
+                sandbox["server"] = server.describe() if server is not None else None
+                if self.pool.server_note:
+                    sandbox["server_note"] = self.pool.server_note
+                self.sandbox = sandbox
                 self.require = () if self.unsafe_sandbox else ESSENTIAL
                 self.references = compute_references(self.code_questions, self.pool, require=self.require,
                                                      cache=ReferenceCache.default(), layers=sandbox["layers"])
@@ -267,6 +279,8 @@ class LocalBackend:
         if self._executor is not None:  # cancel what has not started; what runs fails fast once the pool is closed
             self._executor.shutdown(wait=False, cancel_futures=True)
         if self.pool is not None:
+            if self.sandbox is not None and self.pool.server_note:  # the server may have stopped answering midway
+                self.sandbox["server_note"] = self.pool.server_note
             self.pool.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)

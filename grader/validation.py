@@ -133,7 +133,8 @@ def _run_author_code(checked: list[_Checked], report: ValidationReport) -> None:
     kinds = {type(q) for item in checked for q in item.questions}
     if not kinds & {CodeOutputQuestion, CodeQuestion}:
         return
-    with SandboxPool(preload=None if CodeQuestion in kinds else ()) as pool:  # torch only when references need it
+    heavy = CodeQuestion in kinds  # torch only when references need it; then a warm server (`serve`) saves the import
+    with SandboxPool(preload=None if heavy else (), use_server=heavy) as pool:
         report.sandbox_missing = missing_essential(pool.isolation().layers)
         for item in checked:
             # the checks read only ``.questions`` by index; stand-ins are neither code_output nor code questions

@@ -16,6 +16,22 @@ from paths import FIXTURES, ROOT
 sys.path[:0] = [str(FIXTURES), str(FIXTURES / "submissions")]
 
 
+def pytest_configure(config) -> None:
+    """Tests never use a warm sandbox server the developer started (``python -m grader serve``): every
+    run of the suite looks for one in a folder of its own, empty unless a test starts one there."""
+    import os
+    import tempfile
+
+    os.environ["GRADER_SERVER_DIR"] = tempfile.mkdtemp(prefix="grader-test-servers-")
+
+
+def pytest_unconfigure(config) -> None:
+    import os
+    import shutil
+
+    shutil.rmtree(os.environ.get("GRADER_SERVER_DIR", ""), ignore_errors=True)
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

@@ -8,22 +8,10 @@ starts, for workers that join later), and refuses with the differences spelled o
 """
 from __future__ import annotations
 
-import hashlib
-import platform
-from pathlib import Path
-
+from ..fingerprint import fingerprint
 from .availability import INSTALL
 
-
-def fingerprint() -> dict[str, str]:
-    """Python version, grader version and a hash of the grader's source files (module paths and bytes)."""
-    from .. import __version__
-
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return {"python": platform.python_version(), "grader": __version__, "code": digest.hexdigest()[:16]}
+__all__ = ["differences", "fingerprint", "mismatch_message"]
 
 
 def differences(client: dict[str, str], worker: dict[str, str]) -> list[str]:

@@ -1,7 +1,8 @@
 """The grader's side of the sandbox: start a warm zygote, send it code, get checked probe data back.
 
 :class:`SandboxPool` is thread-safe: each :meth:`SandboxPool.run` opens its own connection, and
-the zygote forks one monitor per connection, so ``--jobs`` threads run that many sandboxes at once.
+the zygote's supervisor runs one monitor per connection (and the zygote forks one jail for each), so
+``--jobs`` threads run that many sandboxes at once.
 The pool owns one temporary folder and one cgroup pool; :meth:`SandboxPool.close` (or, if the grader
 dies, the zygote itself) removes both, and the next pool to start removes any a dead grader left.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ from . import cgroups, housekeeping
 from .decode import Records, decode_records
 from .framing import recv_frame, send_frame
 from .isolate import Limits, zygote_environment
+from .server import Lease, ServerRecord, attach
 from .zygote import PRELOAD, shutdown
 
 START_TIMEOUT_S = 180.0
@@ -97,9 +100,15 @@ class SandboxPool:
     The zygote runs with a fixed hash seed and fixed random seeds (:func:`.zygote.fix_random_state`):
     every run's sandboxes start alike, so set and dict orders, and unseeded random numbers, are the
     same for the reference and for every student, run after run.
+
+    ``use_server``: send the sandboxes to this user's warm server (``python -m grader serve``,
+    :mod:`.server`) when one runs this very grader, instead of starting a zygote; :attr:`server_note`
+    says why one was not used. If the server stops answering, the pool starts its own zygote and
+    retries there.
     """
 
-    def __init__(self, *, preload: tuple[str, ...] | None = None, python: str = sys.executable):
+    def __init__(self, *, preload: tuple[str, ...] | None = None, python: str = sys.executable,
+                 use_server: bool = False):
         self.preload = tuple(PRELOAD if preload is None else preload)
         self.python = python
         self._lock = threading.Lock()
@@ -107,6 +116,10 @@ class SandboxPool:
         self._dir: Path | None = None
         self._cgroup: cgroups.Pool | None = None
         self._closed = False
+        self._use_server = use_server
+        self._lease: Lease | None = None
+        self.server_note = ""
+        """Why the warm server was not used, or stopped being used ('' when none runs, or it was used)."""
 
     def __enter__(self) -> "SandboxPool":
         self.start()
@@ -121,8 +134,21 @@ class SandboxPool:
         return self._dir
 
     @property
+    def server(self) -> ServerRecord | None:
+        """The warm server this pool's sandboxes run in (None: its own zygote)."""
+        lease = self._lease
+        return lease.record if lease is not None else None
+
+    def alive(self) -> bool:
+        """Whether this pool's own zygote runs."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def cgroup_backend(self) -> str:
         """Which cgroup backend limits this pool's sandboxes ('' for the fallback without one)."""
+        lease = self._lease
+        if lease is not None:
+            return lease.record.cgroup
         if self._cgroup is None:
             return ""
         limits = ", ".join(self._cgroup.limits) or "no limits, kill only"
@@ -130,7 +156,8 @@ class SandboxPool:
 
     @property
     def socket_path(self) -> str:
-        return str(self._dir / "zygote.sock")
+        lease = self._lease
+        return lease.socket if lease is not None else str(self._dir / "zygote.sock")
 
     def _prepare(self) -> None:
         """First start: clean up after dead graders, then make our folder and cgroup pool."""
@@ -143,11 +170,18 @@ class SandboxPool:
         housekeeping.write_owner(self._dir, self._cgroup)
 
     def start(self) -> None:
-        """Start the zygote (imports torch once) unless it is already running."""
+        """Use the warm server (``use_server``) or start the zygote (imports torch once), unless done already."""
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
             self._closed = False
+            if self._lease is not None:
+                return
+            if self._use_server:
+                self._use_server = False  # asked once per pool: a server found later does not change a run midway
+                self._lease, self.server_note = attach(preload=self.preload, python=self.python)
+                if self._lease is not None:
+                    return
             if self._dir is None or not self._dir.is_dir():
                 self._prepare()
             if os.path.exists(self.socket_path):
@@ -189,7 +223,8 @@ class SandboxPool:
             except (ConnectionError, FileNotFoundError, OSError) as exc:
                 if attempt == 2 or self._closed:
                     return SandboxRun(crashed=f"the sandbox could not be reached ({type(exc).__name__}: {exc})")
-                self.start()  # the zygote died (or was killed): start a new one and retry once
+                self._leave_server()
+                self.start()  # the zygote (or the server) died or was killed: start a new one and retry once
         raise AssertionError("unreachable")
 
     def isolation(self) -> SandboxRun:
@@ -208,10 +243,23 @@ class SandboxPool:
             header = {"monitor_error": "unreadable header"}
         return parse_output(header, raw, printed if request["capture_stdout"] else None, probe_ids)
 
+    def _leave_server(self) -> None:
+        """The server failed to answer: from now on this pool runs its own zygote."""
+        with self._lock:
+            lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.release()
+            self.server_note = (f"the sandbox server ({lease.record.describe()}) stopped answering during the run; "
+                                "the rest ran in a zygote of its own")
+
     def close(self) -> None:
-        """Stop the zygote (it kills its sandboxes) and remove the folder and cgroups; idempotent."""
+        """Stop the zygote (it kills its sandboxes) and remove the folder and cgroups, or let go of the
+        server; idempotent."""
         with self._lock:
             self._closed = True
+            lease, self._lease = self._lease, None
+            if lease is not None:
+                lease.release()
             proc, self._proc = self._proc, None
             if proc is not None:
                 try:
@@ -229,11 +277,20 @@ class SandboxPool:
 
 
 def socket_connection(path: str, timeout: float) -> socket.socket:
-    """A connected unix socket to the zygote (a context manager, like every socket)."""
+    """A connected unix socket to the zygote's supervisor (a context manager, like every socket).
+
+    The peer must be a process of this very user (``SO_PEERCRED``): a pool's folder can vanish while a
+    run still uses its path (a server stopped or restarted mid-run), and another local user could then
+    make a folder of the same name and listen there, to receive the bank's references and hidden probes
+    and answer with any values. Refused, the run starts a zygote of its own (:meth:`SandboxPool.run`)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.settimeout(timeout)
     try:
         conn.connect(path)
+        _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                struct.calcsize("3i")))
+        if uid != os.geteuid():
+            raise ConnectionRefusedError(f"the sandbox socket {path} is served by uid {uid}, not by this user")
     except OSError:
         conn.close()
         raise

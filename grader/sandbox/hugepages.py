@@ -1,6 +1,6 @@
 """Back the zygote's private memory with huge pages, so that forking a sandbox is cheap.
 
-Why: every sandbox is two forks of the zygote (monitor, then jail), and after importing torch,
+Why: every sandbox is a fork of the zygote (its jail, :mod:`.spawn`), and after importing torch,
 transformers and peft the zygote holds about 330 MB of private memory (Python objects and the
 libraries' relocated data) in 4 KiB pages. ``fork`` copies one page-table entry per page and
 ``exit`` tears them down again: about 20 ms and 30 ms of kernel time per fork on the project's

@@ -1,10 +1,11 @@
-"""Inside the sandbox: the jail process and the PID 1 it starts, which runs the code.
+"""Inside the sandbox: the jail process (forked by the zygote) and the PID 1 it starts, which runs the code.
 
 The order matters and is the same on every machine::
 
-    jail   parent-death signal; wait until the monitor has put us in our cgroup;
-           new user?/net/mount/ipc/uts/cgroup namespaces (as root the monitor made the PID
-           namespace already and the jail *is* its PID 1; otherwise unshare it and fork once more)
+    jail   parent-death signal; wait until the monitor has put us in our cgroup (the go byte), then
+           read the request from the same pipe; new user?/net/mount/ipc/uts/cgroup namespaces (as
+           root the zygote made the PID namespace already and the jail *is* its PID 1; otherwise
+           unshare it and fork once more)
     PID 1  build the allowlisted root and pivot into it (rootfs); hostname; rlimits;
            become the sandbox's own uid (or drop every capability); no_new_privs;
            parent-death signal again (a uid change clears it); the environment from its allowlist;
@@ -35,12 +36,22 @@ def _report(fd: int, record: protocol.IsolationRecord) -> None:
     os.write(fd, (json.dumps(record) + "\n").encode())
 
 
-def jail(request: dict, *, plan: rootfs.RootPlan, new_root: str, fallback_dir: str,
-         identity: identity_module.Identity | None, go_fd: int, pid_fd: int, out_fd: int, capture_fd: int | None,
-         in_pid_namespace: bool) -> None:
-    """Runs in the forked jail process; never returns. ``go_fd`` says when we are in our cgroup.
+def _receive(go_fd: int) -> dict | None:
+    """The go byte (we are in our cgroup now), then the request up to EOF; None when the monitor gave up."""
+    if os.read(go_fd, 1) != b"1":
+        return None
+    chunks = []
+    while chunk := os.read(go_fd, 1 << 20):
+        chunks.append(chunk)
+    os.close(go_fd)
+    return json.loads(b"".join(chunks))
 
-    When the monitor (as root) already made the new PID namespace for its children, this process is
+
+def jail(*, plan: rootfs.RootPlan, new_root: str, fallback_dir: str, identity: identity_module.Identity | None,
+         go_fd: int, pid_fd: int, out_fd: int, capture_fd: int | None, in_pid_namespace: bool) -> None:
+    """Runs in the forked jail process; never returns. ``go_fd`` says when we are in our cgroup, then brings the request.
+
+    When the zygote (as root) already made the new PID namespace for its children, this process is
     its PID 1 and goes straight on; otherwise (a user namespace comes first) it unshares and forks
     once more, and writes that PID 1's host pid to ``pid_fd``.
     """
@@ -48,9 +59,9 @@ def jail(request: dict, *, plan: rootfs.RootPlan, new_root: str, fallback_dir: s
     try:
         libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
         os.setsid()
-        if os.read(go_fd, 1) != b"1":
+        request = _receive(go_fd)
+        if request is None:
             os._exit(72)
-        os.close(go_fd)
         held = isolate.enter_namespaces(as_root=os.geteuid() == 0, pid=not in_pid_namespace)
         held["pid_namespace"] = held["pid_namespace"] or in_pid_namespace
         child = os.fork() if held["pid_namespace"] and not in_pid_namespace else 0

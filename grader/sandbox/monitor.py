@@ -1,16 +1,18 @@
-"""The monitor: one trusted process per sandbox, between the zygote and the jail.
+"""The monitor: one trusted thread of the :mod:`.supervisor` per sandbox, between the grader and the jail.
 
 It reads the request, takes a uid for the sandbox, creates its cgroup with the question's limits,
-starts the jail inside that cgroup, streams the result pipe (and, for ``code_output`` snippets,
-what the code printed, cut at a limit) until the code is done or the deadline passes, then kills
-*every* process of the sandbox (the cgroup, and the PID namespace's PID 1 — never just a process
-group), removes the cgroup, frees the uid and answers with a header and the raw bytes.
+has the zygote fork the jail (:mod:`.spawn`), puts it inside that cgroup and only then sends it the
+request, streams the result pipe (and, for ``code_output`` snippets, what the code printed, cut at a
+limit) until the code is done or the deadline passes, then kills *every* process of the sandbox (the
+cgroup, and the PID namespace's PID 1 — never just a process group), has the zygote reap the jail,
+removes the cgroup, frees the uid and answers with a header and the raw bytes.
 
-It dies with the zygote (parent-death signal), and the jail dies with it, and the PID namespace
-with the jail: there is no order of deaths that leaves sandboxed code running.
+The jail dies with the zygote (parent-death signal), the PID namespace with the jail, and the zygote
+kills a jail whose monitor went away: there is no order of deaths that leaves sandboxed code running.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import selectors
@@ -21,10 +23,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from . import cgroups, identity as identity_module, isolate, libc, rootfs
+from . import cgroups, isolate, rootfs, spawn
+from . import identity as identity_module
 from .framing import recv_frame, send_frame
 from .housekeeping import remove_folder
-from .jail import jail
 
 MAX_OUTPUT = 32 * 1024 * 1024
 """Bytes of probe data a monitor forwards at most (a probe returning gigabytes is cut off)."""
@@ -43,77 +45,119 @@ class Config:
     pool: cgroups.Pool | None
 
 
-def serve_one(conn: socket.socket, config: Config) -> None:
-    """Runs in the forked monitor process; never returns."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    try:
-        libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
-        request = json.loads(recv_frame(conn, limit=MAX_REQUEST))
-        header, output, printed = _supervise(request, config)
-        send_frame(conn, json.dumps(header).encode())
-        send_frame(conn, output)
-        send_frame(conn, printed)
-    except BaseException as exc:
+def serve_one(conn: socket.socket, config: Config, zygote: spawn.Zygote) -> None:
+    """One sandbox, from the grader's request to the answer (a thread of the supervisor); never raises."""
+    with conn:
         try:
-            send_frame(conn, json.dumps({"monitor_error": f"{type(exc).__name__}: {exc}"[:300]}).encode())
-            send_frame(conn, b"")
-            send_frame(conn, b"")
-        except OSError:
-            pass
-    finally:
-        os._exit(0)
+            request = json.loads(recv_frame(conn, limit=MAX_REQUEST))
+            header, output, printed = _supervise(request, config, zygote)
+            send_frame(conn, json.dumps(header).encode())
+            send_frame(conn, output)
+            send_frame(conn, printed)
+        except BaseException as exc:
+            try:
+                send_frame(conn, json.dumps({"monitor_error": f"{type(exc).__name__}: {exc}"[:300]}).encode())
+                send_frame(conn, b"")
+                send_frame(conn, b"")
+            except OSError:
+                pass
 
 
-def _supervise(request: dict, config: Config) -> tuple[dict, bytes, bytes]:
+def _supervise(request: dict, config: Config, zygote: spawn.Zygote) -> tuple[dict, bytes, bytes]:
     limits = isolate.Limits(**request["limits"])
-    capture = bool(request.get("capture_stdout"))
     identity = identity_module.acquire()
-    box, cgroup_layers = _cgroup(config.pool, limits)
-    require = request.get("require", [])
-    missing = [name for name in require if name in cgroup_layers and not cgroup_layers[name]]
-    if missing:
-        _cleanup(box, identity, None)
-        return {"refused": missing, "cgroup": cgroup_layers}, b"", b""
-    request = {**request, "require": [name for name in require if name not in cgroup_layers]}  # the jail checks the rest
-    fallback = tempfile.mkdtemp(prefix="sub-", dir=config.scratch)
-    if identity is not None:
-        os.chown(fallback, identity.uid, identity.gid)
-    read_fd, write_fd = os.pipe()
-    capture_r, capture_w = os.pipe() if capture else (None, None)
-    go_r, go_w = os.pipe()
-    pid_r, pid_w = os.pipe()
-    in_pid_namespace = _pid_namespace_for_children()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        for fd in (read_fd, go_w, pid_r, capture_r):
-            if fd is not None:
-                os.close(fd)
-        jail(request, plan=config.plan, new_root=config.new_root, fallback_dir=fallback, identity=identity,
-             go_fd=go_r, pid_fd=pid_w, out_fd=write_fd, capture_fd=capture_w, in_pid_namespace=in_pid_namespace)
-    for fd in (write_fd, go_r, pid_w, capture_w):
-        if fd is not None:
-            os.close(fd)
-    if box is not None:
+    box, fallback = None, None
+    try:
+        box, cgroup_layers = _cgroup(config.pool, limits)
+        require = request.get("require", [])
+        missing = [name for name in require if name in cgroup_layers and not cgroup_layers[name]]
+        if missing:
+            return {"refused": missing, "cgroup": cgroup_layers}, b"", b""
+        request = {**request, "require": [name for name in require if name not in cgroup_layers]}  # the jail checks the rest
+        fallback = tempfile.mkdtemp(prefix="sub-", dir=config.scratch)
+        if identity is not None:
+            os.chown(fallback, identity.uid, identity.gid)
+        order = spawn.Order(uid=identity.uid if identity else None, gid=identity.gid if identity else None,
+                            shared=identity.shared if identity else False, fallback=fallback,
+                            capture=bool(request.get("capture_stdout")))
+        required = [name for name in require if name in cgroup_layers]
+        return _run(request, limits, order, zygote, box, cgroup_layers, required)
+    finally:
+        _cleanup(box, identity, fallback)
+
+
+def _run(request: dict, limits: isolate.Limits, order: spawn.Order, zygote: spawn.Zygote,
+         box: cgroups.Sandbox | None, cgroup_layers: dict[str, bool],
+         required: list[str]) -> tuple[dict, bytes, bytes]:
+    """Start the jail, hand it the request once it is in its cgroup, collect, kill, reap."""
+    ours: list[int] = []  # every descriptor still open here: closed whatever happens (a long-lived process)
+    try:
+        read_fd, write_fd = _pipe(ours)
+        capture_r, capture_w = _pipe(ours) if order.capture else (None, None)
+        go_r, go_w = _pipe(ours)
+        pid_r, pid_w = _pipe(ours)
+        payload = b"1" + json.dumps(request).encode()
+        started = time.monotonic()
         try:
-            box.add(pid)
-        except OSError:
-            cgroup_layers = {name: False for name in cgroup_layers}
-    os.write(go_w, b"1")
-    os.close(go_w)
-    init_pid = _read_pid(pid_r) or pid
-    streams = {read_fd: MAX_OUTPUT}
-    if capture_r is not None:
-        streams[capture_r] = limits.output_kb * 1024
-    data, timed_out, truncated = _collect(streams, started + limits.timeout_s)
-    _kill_all(box, pid, init_pid)
-    _, wait_status = os.waitpid(pid, 0)
+            jail = zygote.fork(order, spawn.JailFds(go=go_r, pid=pid_w, out=write_fd, capture=capture_w))
+        finally:
+            _close(ours, write_fd, go_r, pid_w, capture_w)  # the jail's ends: only the jail holds them now
+        try:
+            if box is not None:
+                try:
+                    box.add(jail.pid)
+                except OSError:
+                    cgroup_layers = {name: False for name in cgroup_layers}
+                    if required:  # never run code outside limits it was required to have: no go byte, no request
+                        _close(ours, go_w)
+                        _kill_all(None, jail.pid, None)
+                        jail.reap()
+                        return {"refused": required, "cgroup": cgroup_layers}, b"", b""
+            _send(go_w, payload)  # the go byte, then the request: the jail reads it only now, in its cgroup
+            _close(ours, go_w)
+            init_pid = _read_pid(pid_r) or jail.pid
+            streams = {read_fd: MAX_OUTPUT}
+            if capture_r is not None:
+                streams[capture_r] = limits.output_kb * 1024
+            data, timed_out, truncated = _collect(streams, started + limits.timeout_s)
+            _kill_all(box, jail.pid, init_pid)
+            wait_status = jail.reap()
+        finally:
+            jail.close()  # not reaped (an error above): the zygote kills and reaps it
+    finally:
+        _close(ours, *list(ours))
     header = {"timed_out": timed_out, "truncated": truncated.get(read_fd, False),
               "stdout_truncated": truncated.get(capture_r, False) if capture_r is not None else False,
               "elapsed_s": round(time.monotonic() - started, 4), "exit": os.waitstatus_to_exitcode(wait_status),
               "cgroup": cgroup_layers, "usage": box.usage() if box is not None else {}}
-    _cleanup(box, identity, fallback)
     return header, data[read_fd], data.get(capture_r, b"") if capture_r is not None else b""
+
+
+def _pipe(ours: list[int]) -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    ours += [read_fd, write_fd]
+    return read_fd, write_fd
+
+
+def _close(ours: list[int], *fds: int | None) -> None:
+    for fd in fds:
+        if fd is not None and fd in ours:
+            ours.remove(fd)
+            os.close(fd)
+
+
+def _send(fd: int, data: bytes) -> None:
+    """Write all of ``data``; a jail that died before reading it is found out by the collection that follows."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass
+
+
+_SERIAL = itertools.count()
+"""Names this supervisor's sandbox cgroups apart (its pid names them apart from another supervisor's)."""
 
 
 def _cgroup(pool: cgroups.Pool | None, limits: isolate.Limits) -> tuple[cgroups.Sandbox | None, dict[str, bool]]:
@@ -121,7 +165,7 @@ def _cgroup(pool: cgroups.Pool | None, limits: isolate.Limits) -> tuple[cgroups.
     if pool is None:
         return None, layers
     try:
-        box = pool.sandbox(f"s{os.getpid()}", memory_bytes=(limits.memory_mb + limits.disk_mb) * 1024 * 1024,
+        box = pool.sandbox(f"s{os.getpid()}-{next(_SERIAL)}", memory_bytes=(limits.memory_mb + limits.disk_mb) * 1024 * 1024,
                            pids=limits.nproc)
     except OSError:
         return None, layers
@@ -129,23 +173,9 @@ def _cgroup(pool: cgroups.Pool | None, limits: isolate.Limits) -> tuple[cgroups.
                  "cgroup_kill": pool.kill_whole, "cgroup_cpu": "cpu" in pool.limits}
 
 
-def _pid_namespace_for_children() -> bool:
-    """As root, put our next child in a new PID namespace (saves the jail a fork of this big process)."""
-    if os.geteuid() != 0:
-        return False  # a user namespace must come first: the jail makes both, then forks PID 1
-    try:
-        libc.unshare(libc.CLONE_NEWPID)
-        return True
-    except OSError:
-        return False
-
-
 def _read_pid(fd: int) -> int | None:
     """The host pid of the sandbox's PID 1 when the jail forked it (None when the jail is PID 1 itself)."""
-    try:
-        raw = os.read(fd, 4)
-    finally:
-        os.close(fd)
+    raw = os.read(fd, 4)
     return struct.unpack("!i", raw)[0] if len(raw) == 4 else None
 
 
@@ -206,6 +236,4 @@ def _collect(streams: dict[int, int], deadline: float) -> tuple[dict[int, bytes]
                     truncated[fd] = True
                     open_fds.clear()
                     break
-    for fd in streams:
-        os.close(fd)
     return {fd: b"".join(parts) for fd, parts in chunks.items()}, timed_out, truncated

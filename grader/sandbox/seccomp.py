@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import platform
 
 from . import libc
@@ -86,17 +87,31 @@ def program(machine: str) -> list[tuple[int, int, int, int]]:
     return head + tests + tail
 
 
+@functools.cache
+def compiled() -> _Program | None:
+    """The filter for this machine, ready for ``prctl`` (None where unsupported).
+
+    Built once, in the zygote (:func:`.zygote._preload`), so that every sandbox inherits it instead of
+    spending its own time on ctypes structures.
+    """
+    try:
+        instructions = program(platform.machine())
+    except KeyError:
+        return None
+    array = (_Instruction * len(instructions))(*[_Instruction(*ins) for ins in instructions])
+    prog = _Program(len(instructions), array)
+    prog._keep = array  # the program points into the array: keep it alive as long as the program
+    return prog
+
+
 def install() -> bool:
     """Install the filter on this process (and everything it forks from now on); True when it holds.
 
     Needs ``no_new_privs`` (or CAP_SYS_ADMIN) first; cannot be undone.
     """
-    try:
-        instructions = program(platform.machine())
-    except KeyError:
+    prog = compiled()
+    if prog is None:
         return False
-    array = (_Instruction * len(instructions))(*[_Instruction(*ins) for ins in instructions])
-    prog = _Program(len(instructions), array)
     try:
         libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog))
     except OSError:

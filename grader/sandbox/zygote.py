@@ -1,20 +1,27 @@
-"""The warm parent: imports torch/transformers/peft once, then forks one monitor per request.
+"""The warm parent: imports torch/transformers/peft once, then forks one jail per sandbox.
 
     python -m grader.sandbox      (the pool folder on the first line of stdin)
 
-Process tree for one code question (the zygote never reads a request, so it never holds student
-code or anything else that a later fork could find in its memory)::
+Process tree (the zygote never reads a request, so it never holds student code or anything else
+that a later fork could find in its memory)::
 
-    zygote ── accept() ─ fork ─▶ monitor  (trusted: reads the request, uid, cgroup, deadline)
-                                   └─ fork ─▶ jail  (in the cgroup; new namespaces)
-                                                └─ fork ─▶ PID 1 of the new namespace: allowlisted
-                                                   root, rlimits, own uid, runs code + probes
+    zygote ─ fork, before the imports ─▶ supervisor  (small, trusted: accepts the grader's connections;
+       │                                  one monitor thread per sandbox reads the request, takes a
+       │                                  uid, creates the cgroup, owns the deadline; never forks)
+       └─ fork, one per order from the supervisor ─▶ jail  (PID 1 of a new PID namespace; joins its
+                                  cgroup, then reads its request; new namespaces, allowlisted root,
+                                  rlimits, own uid, runs code + probes)
+
+Why a supervisor: the trusted process that reads a request must not be a process that later forks
+a jail, and it had been a fork of this big process (a second fork and teardown of hundreds of
+megabytes per sandbox). The supervisor is forked while the zygote is still small and asks the zygote
+for each jail with a small order (:mod:`.spawn`); the request goes from it to the jail directly.
 
 The zygote is started by :class:`grader.sandbox.SandboxPool` with an environment built from an
 allowlist and with its standard input on a pipe from the grader. When that pipe reaches EOF the
 grader is gone, however it died (``kill -9``, the OOM killer): the zygote kills every sandbox of
-its pool, removes their cgroups and the pool folder, and exits. Monitors and jails die with their
-parent (parent-death signal), so nothing outlives the grader.
+its pool, removes their cgroups and the pool folder, and exits; so it does when the supervisor dies.
+The supervisor and the jails die with the zygote (parent-death signal), so nothing outlives the grader.
 """
 from __future__ import annotations
 
@@ -27,9 +34,10 @@ import signal
 import socket
 import sys
 
-from . import cgroups, encoding, libc, monitor, rootfs
+from . import cgroups, encoding, libc, monitor, rootfs, seccomp, spawn, supervisor
 from .housekeeping import remove_folder
 from .hugepages import Collapser
+from .jail import jail
 
 PRELOAD = ("import torch", "torch.set_num_threads(1)", "import transformers", "import peft",
            "transformers.BitsAndBytesConfig", "peft.LoraConfig", "import numpy",
@@ -59,6 +67,7 @@ def _preload(statements: list[str]) -> None:
             pass
     namespace.clear()
     encoding.capture_library_functions()
+    seccomp.compiled()  # built once here, not in every sandbox
     fix_random_state()
     gc.collect()
     gc.freeze()
@@ -86,23 +95,45 @@ def shutdown(pool_dir: str, pool: cgroups.Pool | None) -> None:
     remove_folder(pool_dir)
 
 
+def _start_jail(config: monitor.Config, order: spawn.Order, fds: spawn.JailFds, in_pid_namespace: bool) -> None:
+    """In the forked child: become the jail of ``order`` (never returns)."""
+    jail(plan=config.plan, new_root=config.new_root, fallback_dir=order.fallback, identity=order.identity(),
+         go_fd=fds.go, pid_fd=fds.pid, out_fd=fds.out, capture_fd=fds.capture, in_pid_namespace=in_pid_namespace)
+
+
+def _start_supervisor(pool_dir: str, config: monitor.Config) -> socket.socket:
+    """Bind the pool's socket and fork the supervisor that serves it; return our end of its control socket."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(os.path.join(pool_dir, "zygote.sock"))
+    server.listen(64)
+    control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zygote = os.getpid()
+    if os.fork() == 0:
+        try:
+            control.close()
+            supervisor.serve(server, theirs, config, parent=zygote)
+        finally:
+            os._exit(1)
+    server.close()
+    theirs.close()
+    return control
+
+
 def serve(pool_dir: str) -> None:
-    """Import the heavy modules, announce readiness on stdout, then fork a monitor per connection."""
+    """Start the supervisor, import the heavy modules, announce readiness on stdout, then fork a jail per order."""
     with open(os.path.join(pool_dir, "config.json")) as handle:
         settings = json.load(handle)
-    _preload(settings.get("preload", list(PRELOAD)))
     pool = cgroups.Pool.from_dict(settings["cgroup"]) if settings.get("cgroup") else None
     config = monitor.Config(plan=rootfs.default_plan(), new_root=os.path.join(pool_dir, "root"),
                             scratch=os.path.join(pool_dir, "work"), pool=pool)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
-    try:  # orphans of a killed monitor are re-parented to us (and reaped), not left as zombies of init
+    control = _start_supervisor(pool_dir, config)  # before the imports: the supervisor stays small
+    _preload(settings.get("preload", list(PRELOAD)))
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # jails are reaped when their supervisor asks (spawn.py)
+    try:  # a jail's PID 1 orphaned by a killed jail is re-parented to us (and reaped), not left a zombie of init
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     except OSError:
         pass
     signal.signal(signal.SIGTERM, lambda *_: (shutdown(pool_dir, pool), os._exit(0)))
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(os.path.join(pool_dir, "zygote.sock"))
-    server.listen(64)
     collapser = Collapser.for_this_process()
     try:
         sys.stdout.write("ready\n")
@@ -111,20 +142,22 @@ def serve(pool_dir: str) -> None:
         shutdown(pool_dir, pool)
         os._exit(0)
     with selectors.DefaultSelector() as selector:
-        selector.register(server, selectors.EVENT_READ)
+        nursery = spawn.Nursery(selector, lambda order, fds, in_pid: _start_jail(config, order, fds, in_pid),
+                                keep_out=lambda: [control.fileno(), selector.fileno()])
         selector.register(sys.stdin.fileno(), selectors.EVENT_READ)
+        selector.register(control, selectors.EVENT_READ)
         while True:
             events = selector.select(0 if collapser.pending else None)
             if not events:  # idle: make the next forks cheaper (hugepages.py), one huge page at a time
                 collapser.step()
             for key, _ in events:
-                if key.fileobj is not server:  # the grader closed our stdin, or died
-                    if not os.read(sys.stdin.fileno(), 1):
+                if key.data is not None:  # a jail's channel or exit (spawn.Nursery)
+                    key.data()
+                elif key.fileobj is control:
+                    if not nursery.take_order(control):  # the supervisor is gone: nobody watches the deadlines
                         shutdown(pool_dir, pool)
                         os._exit(0)
-                    continue
-                conn, _ = server.accept()
-                if os.fork() == 0:
-                    server.close()
-                    monitor.serve_one(conn, config)
-                conn.close()
+                elif not os.read(sys.stdin.fileno(), 1):  # the grader closed our stdin, or died
+                    shutdown(pool_dir, pool)
+                    os._exit(0)
+            nursery.reap_orphans()
