@@ -153,9 +153,17 @@ def _nothing(stop: threading.Event, started: float, seen: list[float]) -> None:
     """nbgrader writes a student's files before it runs them: its first graded submission is not timed."""
 
 
-def timed(tool: str, size: int, cmd: list[str], cwd: Path, env: dict[str, str], watch) -> Run:
-    """Run ``cmd``; wall clock, time to the first graded submission (``watch`` notes it), CPU, peak RSS."""
+def _usage(group: Path | None) -> float:
+    return int((group / "cpuacct.usage").read_text()) / 1e9 if group is not None else 0.0
+
+
+def timed(tool: str, size: int, cmd: list[str], cwd: Path, env: dict[str, str], watch,
+          also: Path | None = None) -> Run:
+    """Run ``cmd``; wall clock, time to the first graded submission (``watch`` notes it), CPU, peak RSS.
+
+    ``also``: the CPU group of a warm sandbox server the command uses; its CPU during the run is added."""
     group = _cpu_group(tool.split()[0])
+    also_before = _usage(also)
     seen: list[float] = []
     stop = threading.Event()
     load = os.getloadavg()[0]
@@ -167,7 +175,7 @@ def timed(tool: str, size: int, cmd: list[str], cwd: Path, env: dict[str, str], 
     wall = time.perf_counter() - started
     stop.set()
     watcher.join()
-    cpu = int((group / "cpuacct.usage").read_text()) / 1e9 if group is not None else None
+    cpu = _usage(group) + _usage(also) - also_before if group is not None else None
     _remove_group(group)
     rc, rss_kib = json.loads(out.stdout.strip().splitlines()[-1])
     if rc != 0:
@@ -175,11 +183,13 @@ def timed(tool: str, size: int, cmd: list[str], cwd: Path, env: dict[str, str], 
     return Run(tool, size, wall, seen[0] if seen else None, cpu, rss_kib // 1024, (load, os.getloadavg()[0]), {})
 
 
-def grade_ours(args: argparse.Namespace, subs: Path, out: Path, size: int, env: dict[str, str], cache: str) -> Run:
+def grade_ours(args: argparse.Namespace, subs: Path, out: Path, size: int, env: dict[str, str], cache: str,
+               server_group: Path | None = None) -> Run:
     cmd = [sys.executable, "-m", "grader", "grade", "--bank", args.bank, "--out", str(out), "--no-progress",
            "--jobs", str(args.jobs), *([] if cache == "server" else ["--no-server"]), str(subs)]
     run = timed(f"grader ({cache})", size, cmd, ROOT, env,
-                   lambda stop, started, seen: _first_row(out / "gradebook.sqlite", stop, started, seen))
+                   lambda stop, started, seen: _first_row(out / "gradebook.sqlite", stop, started, seen),
+                   server_group if cache == "server" else None)
     run.scores = {r["student"]: float(r["score"]) for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
     return run
 
@@ -253,11 +263,13 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def start_server(env: dict[str, str]) -> subprocess.Popen:
-    """``python -m grader serve`` in the benchmark's folder; returns once it says it is ready."""
+def start_server(env: dict[str, str], group: Path | None) -> subprocess.Popen:
+    """``python -m grader serve`` in the benchmark's folder (in CPU group ``group``, so that the sandboxes it runs
+    for a timed command are counted); returns once it says it is ready."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "serve", "--idle-minutes", "60"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(group or ""), sys.executable, "-m", "grader", "serve",
+                             "--idle-minutes", "60"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     line = proc.stdout.readline()
     if "ready" not in line:
         raise SystemExit(f"the sandbox server did not start:\n{line}{proc.stdout.read()[-3000:]}")
@@ -267,17 +279,20 @@ def start_server(env: dict[str, str]) -> subprocess.Popen:
 
 def sweep(args: argparse.Namespace, bank: Bank, sizes: list[int], work: Path, env: dict[str, str]) -> None:
     """Every size with our grader (the first one cold and warm), nbgrader where asked; one line per run."""
-    server = start_server(env) if args.server else None
+    group = _cpu_group("server") if args.server else None
+    server = start_server(env, group) if args.server else None
     try:
-        _sweep(args, bank, sizes, work, env, server is not None)
+        _sweep(args, bank, sizes, work, env, server is not None, group)
     finally:
         if server is not None:
-            server.terminate()
+            subprocess.run([sys.executable, "-m", "grader", "serve", "--stop"], cwd=ROOT, env=env, check=False,
+                           capture_output=True)
             server.wait(60)
+        _remove_group(group)
 
 
 def _sweep(args: argparse.Namespace, bank: Bank, sizes: list[int], work: Path, env: dict[str, str],
-           server: bool) -> None:
+           server: bool, server_group: Path | None) -> None:
     print(f"{'tool':<16} {'size':>5}  {'wall':>9}  {'rate':>11}  …")
     for index, size in enumerate(sizes):
         subs = work / f"class-{size}"
@@ -286,7 +301,7 @@ def _sweep(args: argparse.Namespace, bank: Bank, sizes: list[int], work: Path, e
         for cache in (("cold", "warm") if index == 0 else ("warm",)) + (("server",) if server else ()):
             if cache == "cold":
                 shutil.rmtree(work / "cache", ignore_errors=True)
-            runs.append(grade_ours(args, subs, work / f"out-{size}-{cache}", size, env, cache))
+            runs.append(grade_ours(args, subs, work / f"out-{size}-{cache}", size, env, cache, server_group))
             print(runs[-1].line(), flush=True)
         if any(run.scores != runs[0].scores for run in runs):
             print("  SCORES DIFFER between these runs")
