@@ -101,14 +101,30 @@ def _start_jail(config: monitor.Config, order: spawn.Order, fds: spawn.JailFds, 
          go_fd=fds.go, pid_fd=fds.pid, out_fd=fds.out, capture_fd=fds.capture, in_pid_namespace=in_pid_namespace)
 
 
-def _start_supervisor(pool_dir: str, config: monitor.Config) -> socket.socket:
-    """Bind the pool's socket and fork the supervisor that serves it; return our end of its control socket."""
+def _stop(pool_dir: str, pool: cgroups.Pool | None, supervisor_pid: int) -> None:
+    """Shut the pool down, the supervisor first: a monitor still running while the cgroups are removed
+    would answer its run with a made-up refusal (no cgroup could be made) instead of dropping the
+    connection, which the grader retries elsewhere (its own zygote, when this was a warm server)."""
+    try:  # still our child (alive, or exited and unreaped): its pid cannot belong to anyone else yet
+        os.waitid(os.P_PID, supervisor_pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        os.kill(supervisor_pid, signal.SIGKILL)
+        os.waitpid(supervisor_pid, 0)
+    except OSError:  # reaped already (spawn.Nursery.reap_orphans): never signal a pid that may be reused
+        pass
+    shutdown(pool_dir, pool)
+    os._exit(0)
+
+
+def _start_supervisor(pool_dir: str, config: monitor.Config) -> tuple[socket.socket, int]:
+    """Bind the pool's socket and fork the supervisor that serves it; return our end of its control socket
+    and its pid."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(os.path.join(pool_dir, "zygote.sock"))
     server.listen(64)
     control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     zygote = os.getpid()
-    if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
         try:
             control.close()
             supervisor.serve(server, theirs, config, parent=zygote)
@@ -116,7 +132,7 @@ def _start_supervisor(pool_dir: str, config: monitor.Config) -> socket.socket:
             os._exit(1)
     server.close()
     theirs.close()
-    return control
+    return control, pid
 
 
 def serve(pool_dir: str) -> None:
@@ -126,21 +142,20 @@ def serve(pool_dir: str) -> None:
     pool = cgroups.Pool.from_dict(settings["cgroup"]) if settings.get("cgroup") else None
     config = monitor.Config(plan=rootfs.default_plan(), new_root=os.path.join(pool_dir, "root"),
                             scratch=os.path.join(pool_dir, "work"), pool=pool)
-    control = _start_supervisor(pool_dir, config)  # before the imports: the supervisor stays small
+    control, supervisor_pid = _start_supervisor(pool_dir, config)  # before the imports: the supervisor stays small
     _preload(settings.get("preload", list(PRELOAD)))
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # jails are reaped when their supervisor asks (spawn.py)
     try:  # a jail's PID 1 orphaned by a killed jail is re-parented to us (and reaped), not left a zombie of init
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     except OSError:
         pass
-    signal.signal(signal.SIGTERM, lambda *_: (shutdown(pool_dir, pool), os._exit(0)))
+    signal.signal(signal.SIGTERM, lambda *_: _stop(pool_dir, pool, supervisor_pid))
     collapser = Collapser.for_this_process()
     try:
         sys.stdout.write("ready\n")
         sys.stdout.flush()
     except OSError:  # the grader died while we were importing: clean up as on EOF, not die of a BrokenPipeError
-        shutdown(pool_dir, pool)
-        os._exit(0)
+        _stop(pool_dir, pool, supervisor_pid)
     with selectors.DefaultSelector() as selector:
         nursery = spawn.Nursery(selector, lambda order, fds, in_pid: _start_jail(config, order, fds, in_pid),
                                 keep_out=lambda: [control.fileno(), selector.fileno()])
@@ -155,9 +170,7 @@ def serve(pool_dir: str) -> None:
                     key.data()
                 elif key.fileobj is control:
                     if not nursery.take_order(control):  # the supervisor is gone: nobody watches the deadlines
-                        shutdown(pool_dir, pool)
-                        os._exit(0)
+                        _stop(pool_dir, pool, supervisor_pid)
                 elif not os.read(sys.stdin.fileno(), 1):  # the grader closed our stdin, or died
-                    shutdown(pool_dir, pool)
-                    os._exit(0)
+                    _stop(pool_dir, pool, supervisor_pid)
             nursery.reap_orphans()
