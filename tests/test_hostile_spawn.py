@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 from hostile import wait_until
 from paths import ROOT
+from proc_tree import children, status
 
 from grader.sandbox import Limits, SandboxPool
 from grader.sandbox.client import socket_connection
@@ -45,34 +46,15 @@ pytestmark = pytest.mark.usefixtures("sandbox_layers")
 NOBODY = 65534
 
 
-def _status(pid: int) -> dict[str, str]:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-
-
-def _children(pid: int) -> list[int]:
-    """Live children (zombies included: a jail the zygote keeps unreaped is one of them)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
 def _tree(pool: SandboxPool) -> tuple[int, int]:
     """(zygote, supervisor) of a started pool: our child working in the pool folder, and its child in our PID namespace."""
-    [zygote] = [pid for pid in _children(os.getpid()) if os.readlink(f"/proc/{pid}/cwd") == str(pool.folder)]
-    [supervisor] = [pid for pid in _children(zygote) if len(_status(pid).get("NSpid", "").split()) == 1]
+    [zygote] = [pid for pid in children(os.getpid()) if os.readlink(f"/proc/{pid}/cwd") == str(pool.folder)]
+    [supervisor] = [pid for pid in children(zygote) if len(status(pid).get("NSpid", "").split()) == 1]
     return zygote, supervisor
 
 
 def _jails(zygote: int, supervisor: int) -> list[int]:
-    return [pid for pid in _children(zygote) if pid != supervisor]
+    return [pid for pid in children(zygote) if pid != supervisor]
 
 
 def _sandbox_cgroups(pool: SandboxPool) -> list[str]:
@@ -161,7 +143,7 @@ def test_a_sandbox_cannot_signal_trace_or_read_the_zygote_the_supervisor_or_a_ne
         run = pool.run(code=f"TARGETS = {targets!r}\n" + PRY, probes=[("opened", "sorted(opened)"), ("tried", "len(attempts)")],
                        limits=Limits(timeout_s=20))
         thread.join(30)
-        assert _status(zygote) and _status(supervisor)  # both still alive, and the pool still works
+        assert status(zygote) and status(supervisor)  # both still alive, and the pool still works
         assert pool.run(code="x = 2", probes=[("x", "x")]).values == {"x": 2}
     assert run.crashed is None and run.values["tried"] == 4 * 6 + 1, run
     assert run.values["opened"] == [], run.values["opened"]
@@ -328,7 +310,7 @@ def test_a_run_never_talks_to_a_socket_another_user_put_where_its_server_was(mon
 
 def _zygote_folder(server: int, old_zygote: int) -> str | None:
     """The pool folder of a zygote of ``server`` other than ``old_zygote``, once it has bound its socket."""
-    for pid in _children(server):
+    for pid in children(server):
         if pid == old_zygote:
             continue
         try:
@@ -351,8 +333,8 @@ def test_a_servers_record_names_its_live_socket_after_its_zygote_restarts(tmp_pa
         line = server.stdout.readline()
         assert "sandbox server ready" in line, line
         first = json.loads((folder / "server.json").read_text())["socket"]
-        [zygote] = _children(server.pid)
-        [supervisor] = [p for p in _children(zygote) if len(_status(p).get("NSpid", "").split()) == 1]
+        [zygote] = children(server.pid)
+        [supervisor] = [p for p in children(zygote) if len(status(p).get("NSpid", "").split()) == 1]
         os.kill(supervisor, signal.SIGKILL)
         assert wait_until(Path(first).parent.exists, timeout=30) is False
         assert not wait_until(lambda: not _zygote_folder(server.pid, zygote), timeout=60)

@@ -10,30 +10,22 @@ import os
 import secrets
 import signal
 import threading
-from pathlib import Path
 
 import pytest
 from hostile import wait_until
+from proc_tree import status
 
 from grader.sandbox import Limits, SandboxPool
 
 pytestmark = pytest.mark.usefixtures("sandbox_layers")
 
 
-def _status(pid: int) -> dict[str, str]:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            status = _status(int(entry))
-            if status.get("PPid") == str(pid) and not status.get("State", "").startswith("Z"):
+            fields = status(int(entry))
+            if fields.get("PPid") == str(pid) and not fields.get("State", "").startswith("Z"):
                 found.append(int(entry))
     return found
 
@@ -48,7 +40,7 @@ def _cwd(pid: int) -> str:
 def _zygote_and_supervisor(pool: SandboxPool) -> tuple[int, int]:
     """The zygote (our child, working in the pool folder) and the supervisor (its child in our PID namespace)."""
     [zygote] = [pid for pid in _children(os.getpid()) if _cwd(pid) == str(pool.folder)]
-    [supervisor] = [pid for pid in _children(zygote) if len(_status(pid).get("NSpid", "").split()) == 1]
+    [supervisor] = [pid for pid in _children(zygote) if len(status(pid).get("NSpid", "").split()) == 1]
     return zygote, supervisor
 
 
@@ -96,7 +88,7 @@ def test_jails_are_forked_by_the_zygote_never_by_the_supervisor():
         thread, result = _slow_run(pool, 3)
         assert not wait_until(lambda: not [p for p in _children(zygote) if p != supervisor], timeout=20)
         jails = [p for p in _children(zygote) if p != supervisor]
-        assert all(len(_status(p)["NSpid"].split()) == 2 for p in jails)  # each PID 1 of a namespace of its own
+        assert all(len(status(p)["NSpid"].split()) == 2 for p in jails)  # each PID 1 of a namespace of its own
         assert _children(supervisor) == []
         thread.join(30)
     assert result and result[0].values == {"a": 1} and result[0].crashed is None
@@ -110,8 +102,8 @@ def test_a_killed_supervisor_takes_its_sandboxes_and_the_zygote_with_it():
         assert not wait_until(lambda: not [p for p in _children(zygote) if p != supervisor], timeout=20)
         jails = [p for p in _children(zygote) if p != supervisor]
         os.kill(supervisor, signal.SIGKILL)
-        assert wait_until(lambda: [p for p in jails if _status(p) and not _status(p)["State"].startswith("Z")],
+        assert wait_until(lambda: [p for p in jails if status(p) and not status(p)["State"].startswith("Z")],
                           timeout=15) == []
-        assert wait_until(lambda: not _status(zygote).get("State", "Z").startswith("Z"), timeout=15) is False
+        assert wait_until(lambda: not status(zygote).get("State", "Z").startswith("Z"), timeout=15) is False
         assert wait_until(folder.exists, timeout=15) is False  # the zygote removed its pool on the way out
     thread.join(30)

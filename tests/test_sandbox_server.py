@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from paths import ROOT
+from proc_tree import descendants
 from synthetic import BROKEN, PARTLY_WRONG, correct_answers, filled_notebook, write
 
 from grader import load_bank
@@ -65,20 +66,6 @@ def _feedback(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "feedback").rglob("*")) if p.is_file()}
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
 def _alive(pid: int) -> bool:
     return process_start_time(pid) is not None and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
 
@@ -102,7 +89,7 @@ def test_grade_uses_a_running_server_scores_the_same_and_stop_leaves_nothing(sma
     try:
         record = ServerRecord.read(server_dir / "server.json")
         assert record is not None and record.pid == server.pid and record.fingerprint == fingerprint()
-        zygote = _descendants(server.pid)
+        zygote = descendants(server.pid)
         pool_folder = Path(record.socket).parent
         assert zygote and pool_folder.is_dir() and oct(pool_folder.stat().st_mode & 0o777) == "0o700"
         warm = _grade(env, small_class, tmp_path / "warm")
@@ -113,7 +100,7 @@ def test_grade_uses_a_running_server_scores_the_same_and_stop_leaves_nothing(sma
         assert _scores(tmp_path / "warm") == _scores(tmp_path / "own")
         assert _feedback(tmp_path / "warm") == _feedback(tmp_path / "own")
         assert server.poll() is None and all(_alive(pid) for pid in zygote), "the run must leave the server running"
-        assert set(_descendants(server.pid)) == set(zygote), "no sandbox of the run may be left in the server"
+        assert set(descendants(server.pid)) == set(zygote), "no sandbox of the run may be left in the server"
         refused = subprocess.run([sys.executable, "-m", "grader", "serve"], cwd=ROOT, env=env, capture_output=True,
                                  text=True, timeout=60, check=False)
         assert refused.returncode == 2 and "already running" in refused.stderr
@@ -138,7 +125,7 @@ def test_grade_uses_a_running_server_scores_the_same_and_stop_leaves_nothing(sma
 def test_a_server_that_stops_by_itself_when_idle_leaves_nothing(server_dir, tmp_path, sandbox_layers):
     server = _start_server(_env(server_dir, tmp_path / "cache"), "--idle-minutes", "0.02")
     record = ServerRecord.read(server_dir / "server.json")
-    zygote = _descendants(server.pid)
+    zygote = descendants(server.pid)
     try:
         assert server.wait(60) == 0
         assert "sandbox server stopped" in server.stdout.read()
