@@ -139,11 +139,8 @@ class Lease:
 def attach(*, preload: tuple[str, ...], python: str) -> tuple[Lease | None, str]:
     """A lease on this user's running server when it runs this grader; else None and why not ('' when
     no server runs). Never raises: a run without a server simply starts its own zygote."""
-    folder = server_folder()
-    if not _private(folder, create=False):
-        return None, ""
-    record = ServerRecord.read(folder / "server.json")
-    if record is None or not record.alive():
+    record = running()
+    if record is None:
         return None, ""
     mine = fingerprint()
     if record.fingerprint != mine:
@@ -154,12 +151,13 @@ def attach(*, preload: tuple[str, ...], python: str) -> tuple[Lease | None, str]
         return None, f"the sandbox server ({record.describe()}) runs another Python or preload than this run"
     if not _sandbox_socket_ok(record.socket):
         return None, f"the sandbox server's socket ({record.socket}) is not in a private folder: not used"
+    folder = server_folder()
     try:
         handle = open(folder / "lease", "a+b")  # noqa: SIM115 - held for the run, closed by Lease.release
     except OSError as exc:
         return None, f"the sandbox server's lease could not be taken ({exc})"
     fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # waits only while a server that is stopping finishes
-    again = ServerRecord.read(folder / "server.json")
+    again = ServerRecord.read(_record_path(folder))
     if again != record or not record.alive():
         handle.close()
         return None, ""
